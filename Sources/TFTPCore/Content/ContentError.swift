@@ -1,0 +1,54 @@
+/// Why a requested name cannot be served. Closed, and mapped exactly once per protocol
+/// (``tftpError`` here; the HTTP status beside it when the HTTP listener lands), so TFTP
+/// and HTTP can never disagree about what is servable.
+///
+/// Messages sent to peers are short and never contain server paths.
+public enum ContentError: Error, Equatable, Sendable {
+    /// No such file beneath the root.
+    case notFound
+    /// The name is not acceptable: `..`, NUL, overlong, or a component too long.
+    case invalidName
+    /// The name or a symlink on its way leads outside the root (openat2 answered EXDEV),
+    /// or symlinks are refused (fallback without openat2).
+    case outsideRoot
+    /// The file exists but may not be served: not world-readable under the traditional
+    /// rule, or the OS refused (EACCES/EPERM).
+    case notReadable
+    /// A directory: not servable over TFTP; HTTP redirects or lists it.
+    case directory
+    /// A FIFO, socket or device: only regular files are served.
+    case notRegularFile
+    /// The file is too large for the requested transfer (netascii is encoded in memory).
+    case tooLarge
+    /// An I/O error while opening or reading; `errno` for the log only.
+    case io(errno: Int32)
+}
+
+extension ContentError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .notFound: "not found"
+        case .invalidName: "invalid name"
+        case .outsideRoot: "outside the root"
+        case .notReadable: "not readable"
+        case .directory: "a directory"
+        case .notRegularFile: "not a regular file"
+        case .tooLarge: "too large"
+        case .io(let errno): "I/O error (errno \(errno))"
+        }
+    }
+
+    /// The one mapping to TFTP (RFC 1350 §5): the ERROR packet a client receives.
+    /// Names outside the root look like missing files, so the reply tells a prober
+    /// nothing about what exists outside.
+    public var tftpError: (code: TFTPErrorCode, message: String) {
+        switch self {
+        case .notFound, .outsideRoot: (.fileNotFound, "File not found")
+        case .invalidName: (.accessViolation, "Access violation: invalid file name")
+        case .notReadable: (.accessViolation, "Access violation")
+        case .directory, .notRegularFile: (.accessViolation, "Access violation: not a regular file")
+        case .tooLarge: (.diskFull, "File too large for netascii mode")
+        case .io: (.notDefined, "Read error")
+        }
+    }
+}

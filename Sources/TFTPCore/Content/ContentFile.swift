@@ -1,0 +1,56 @@
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An open regular file beneath the root, checked by ``ContentRoot``. The descriptor is
+/// closed when the last reference goes.
+public final class ContentFile: Sendable {
+    public let descriptor: Int32
+    /// Size in bytes at open time (64-bit: installer ISOs exceed 4 GiB).
+    public let size: Int64
+    /// Last modification, seconds and nanoseconds since the epoch (HTTP validators).
+    public let modificationTime: (seconds: Int, nanoseconds: Int)
+    public let inode: UInt64
+    public let device: UInt64
+
+    init(descriptor: Int32, info: stat) {
+        self.descriptor = descriptor
+        self.size = Int64(info.st_size)
+        self.modificationTime = (Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec))
+        self.inode = UInt64(info.st_ino)
+        self.device = UInt64(info.st_dev)
+    }
+
+    deinit {
+        Glibc.close(descriptor)
+    }
+
+    /// Appends `length` bytes from `offset` to `buffer` with pread (one descriptor, no
+    /// shared file position). A file that shrank under us is an I/O error, never a short
+    /// block that would end a transfer early.
+    public func read(into buffer: inout ByteBuffer, offset: Int64, length: Int) throws(ContentError) {
+        guard length > 0 else { return }
+        var failure: Int32 = 0
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { pointer in
+            var done = 0
+            while done < length {
+                let n = pread(descriptor, pointer.baseAddress! + done, length - done, off_t(offset) + off_t(done))
+                if n > 0 {
+                    done += n
+                } else if n == 0 {
+                    failure = EIO
+                    return 0
+                } else if errno != EINTR {
+                    failure = errno
+                    return 0
+                }
+            }
+            return done
+        }
+        if failure != 0 { throw .io(errno: failure) }
+    }
+}

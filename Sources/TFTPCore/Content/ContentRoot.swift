@@ -1,0 +1,146 @@
+import CTFTPShims
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The one door to the disk: opens files beneath the served root and decides what may
+/// be served. Both TFTP and HTTP go through ``open(_:)``.
+///
+/// - Names come as a ``RequestPath`` (already sanitized) and are opened with openat2 and
+///   RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS: the kernel refuses (EXDEV) any name or
+///   symlink that leads out of the root. Symlinks inside the root are followed.
+/// - Where the kernel lacks openat2 (before Linux 5.6: ENOSYS), components are opened one
+///   by one with O_NOFOLLOW: no symlinks at all are followed there, which is safe because
+///   sanitized names hold no `..`.
+/// - Opens are O_NONBLOCK | O_NOCTTY, so a FIFO or a device never blocks the server;
+///   then `fstat` must show a regular file (FIELD-NOTES: all three peers hang on a FIFO).
+/// - The traditional tftp-hpa rule, on by default: only world-readable files are served,
+///   even when the server could read more (a 0600 file is refused).
+public final class ContentRoot: Sendable {
+    /// What may be served.
+    public struct Policy: Sendable, Equatable {
+        /// Serve only files with the "other" read bit (tftp-hpa's default rule).
+        public var requireWorldReadable: Bool
+        /// Follow symlinks that stay inside the root.
+        public var followSymlinks: Bool
+        /// Use the per-component fallback even where openat2 exists (tests).
+        public var forceFallback: Bool
+
+        public init(requireWorldReadable: Bool = true, followSymlinks: Bool = true, forceFallback: Bool = false) {
+            self.requireWorldReadable = requireWorldReadable
+            self.followSymlinks = followSymlinks
+            self.forceFallback = forceFallback
+        }
+    }
+
+    /// Why the root itself cannot be used; thrown by ``init(path:policy:)``.
+    public struct RootError: Error, CustomStringConvertible {
+        public let path: String
+        public let errno: Int32
+        public var description: String { "cannot open root directory \(path): \(String(cString: strerror(errno)))" }
+    }
+
+    public let path: String
+    public let policy: Policy
+    private let descriptor: Int32
+
+    /// Opens the root directory (following a symlink to it: the root may itself be one).
+    public init(path: String, policy: Policy = .init()) throws {
+        let fd = Glibc.open(path, ctftp_o_path() | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw RootError(path: path, errno: errno) }
+        self.descriptor = fd
+        self.path = path
+        self.policy = policy
+    }
+
+    deinit {
+        Glibc.close(descriptor)
+    }
+
+    /// Opens a name beneath the root and checks that it may be served.
+    public func open(_ name: RequestPath) throws(ContentError) -> ContentFile {
+        let fd = try openDescriptor(name.relativePath)
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let error = errno
+            Glibc.close(fd)
+            throw .io(errno: error)
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            break
+        case S_IFDIR:
+            Glibc.close(fd)
+            throw .directory
+        default:
+            Glibc.close(fd)
+            throw .notRegularFile
+        }
+        if policy.requireWorldReadable && info.st_mode & S_IROTH == 0 {
+            Glibc.close(fd)
+            throw .notReadable
+        }
+        return ContentFile(descriptor: fd, info: info)
+    }
+
+    private static let openFlags: Int32 = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC
+
+    private func openDescriptor(_ relative: [UInt8]) throws(ContentError) -> Int32 {
+        if !policy.forceFallback {
+            let fd = relative.withCString { ctftp_open_beneath(descriptor, $0, Self.openFlags, policy.followSymlinks ? 0 : 1) }
+            if fd >= 0 { return fd }
+            let error = errno
+            if error != ENOSYS { throw Self.map(errno: error) }
+        }
+        return try openByComponents(relative)
+    }
+
+    /// The fallback without openat2: each component with O_NOFOLLOW.
+    private func openByComponents(_ relative: [UInt8]) throws(ContentError) -> Int32 {
+        let components = relative.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
+        var current = descriptor
+        var ownsCurrent = false
+        defer { if ownsCurrent { Glibc.close(current) } }
+        for (index, component) in components.enumerated() {
+            let isLast = index == components.count - 1
+            let flags = isLast ? Self.openFlags | O_NOFOLLOW : ctftp_o_path() | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+            let fd = Array(component).withCString { openat(current, $0, flags) }
+            guard fd >= 0 else { throw Self.map(errno: errno) }
+            if ownsCurrent { Glibc.close(current) }
+            if isLast { ownsCurrent = false; return fd }
+            current = fd
+            ownsCurrent = true
+        }
+        // The root itself.
+        let fd = openat(descriptor, ".", Self.openFlags)
+        guard fd >= 0 else { throw Self.map(errno: errno) }
+        return fd
+    }
+
+    /// errno from opening a name, mapped to the closed error. ELOOP (a symlink where none
+    /// may be followed) and EXDEV (an escape) both read as "outside the root".
+    static func map(errno error: Int32) -> ContentError {
+        switch error {
+        case ENOENT, ENOTDIR: .notFound
+        case EXDEV, ELOOP: .outsideRoot
+        case EACCES, EPERM: .notReadable
+        case ENAMETOOLONG: .invalidName
+        case ENXIO, ENODEV: .notRegularFile
+        default: .io(errno: error)
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Calls `body` with a NUL-terminated copy of these bytes.
+    fileprivate func withCString<R>(_ body: (UnsafePointer<CChar>) -> R) -> R {
+        var copy = self
+        copy.append(0)
+        return copy.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import NIOCore
+
+extension Packet {
+    /// Decodes one datagram (RFC 1350 §5, RFC 2347 §2).
+    ///
+    /// Lenient where real clients are sloppy and strict where it matters:
+    /// - bytes after the last complete option pair are ignored (HP PA-RISC pads RRQs);
+    /// - an ERROR message without its NUL is taken to the end of the datagram;
+    /// - ACKs longer than four bytes are accepted (some PXE ROMs pad them);
+    /// - a mode is matched case-insensitively ("OCTET" from old Windows clients).
+    public static func decode(_ datagram: ByteBuffer) -> Result<Packet, PacketDecodingError> {
+        var buffer = datagram
+        guard let rawOpcode = buffer.readInteger(as: UInt16.self) else { return .failure(.tooShort) }
+        guard let opcode = Opcode(rawValue: rawOpcode) else { return .failure(.unknownOpcode(rawOpcode)) }
+        switch opcode {
+        case .readRequest, .writeRequest:
+            return decodeRequest(&buffer).map { opcode == .readRequest ? .readRequest($0) : .writeRequest($0) }
+        case .data:
+            guard let block = buffer.readInteger(as: UInt16.self) else { return .failure(.truncatedHeader(.data)) }
+            return .success(.data(block: block, payload: buffer))
+        case .ack:
+            guard let block = buffer.readInteger(as: UInt16.self) else { return .failure(.truncatedHeader(.ack)) }
+            return .success(.ack(block: block))
+        case .error:
+            guard let code = buffer.readInteger(as: UInt16.self) else { return .failure(.truncatedHeader(.error)) }
+            let message = readCString(&buffer) ?? buffer.readString(length: buffer.readableBytes) ?? ""
+            return .success(.error(code: TFTPErrorCode(rawValue: code), message: message))
+        case .optionAcknowledgement:
+            return .success(.optionAcknowledgement(decodeOptions(&buffer)))
+        }
+    }
+
+    private static func decodeRequest(_ buffer: inout ByteBuffer) -> Result<Request, PacketDecodingError> {
+        guard let nul = buffer.readableBytesView.firstIndex(of: 0) else { return .failure(.unterminatedFilename) }
+        let length = nul - buffer.readerIndex
+        guard length > 0 else { return .failure(.emptyFilename) }
+        let filename = buffer.readBytes(length: length) ?? []
+        buffer.moveReaderIndex(forwardBy: 1)
+        guard let modeString = readCString(&buffer) else { return .failure(.unterminatedMode) }
+        guard let mode = TransferMode(rawValue: modeString.lowercased()) else {
+            return .failure(.unknownMode(modeString))
+        }
+        return .success(Request(filename: filename, mode: mode, options: decodeOptions(&buffer)))
+    }
+
+    /// Option pairs until the bytes run out; an incomplete last pair is junk and ignored.
+    private static func decodeOptions(_ buffer: inout ByteBuffer) -> [TransferOption] {
+        var options: [TransferOption] = []
+        while buffer.readableBytes > 0 {
+            guard let name = readCString(&buffer), let value = readCString(&buffer) else { break }
+            if name.isEmpty { break }
+            options.append(TransferOption(name: name, value: value))
+        }
+        return options
+    }
+
+    /// Reads bytes up to a NUL, consuming the NUL; nil (and nothing consumed) without one.
+    private static func readCString(_ buffer: inout ByteBuffer) -> String? {
+        guard let nul = buffer.readableBytesView.firstIndex(of: 0) else { return nil }
+        let string = buffer.readString(length: nul - buffer.readerIndex) ?? ""
+        buffer.moveReaderIndex(forwardBy: 1)
+        return string
+    }
+
+    /// Appends the wire form of this packet to `buffer`.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeInteger(opcode.rawValue)
+        switch self {
+        case .readRequest(let request), .writeRequest(let request):
+            buffer.writeBytes(request.filename)
+            buffer.writeInteger(UInt8(0))
+            buffer.writeString(request.mode.rawValue)
+            buffer.writeInteger(UInt8(0))
+            Self.encode(request.options, into: &buffer)
+        case .data(let block, var payload):
+            buffer.writeInteger(block)
+            buffer.writeBuffer(&payload)
+        case .ack(let block):
+            buffer.writeInteger(block)
+        case .error(let code, let message):
+            buffer.writeInteger(code.rawValue)
+            buffer.writeString(message)
+            buffer.writeInteger(UInt8(0))
+        case .optionAcknowledgement(let options):
+            Self.encode(options, into: &buffer)
+        }
+    }
+
+    /// The wire form of this packet in a fresh buffer from `allocator`.
+    public func encoded(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: encodedSizeHint)
+        encode(into: &buffer)
+        return buffer
+    }
+
+    private var encodedSizeHint: Int {
+        switch self {
+        case .data(_, let payload): 4 + payload.readableBytes
+        case .ack: 4
+        default: 64
+        }
+    }
+
+    private static func encode(_ options: [TransferOption], into buffer: inout ByteBuffer) {
+        for option in options {
+            buffer.writeString(option.name)
+            buffer.writeInteger(UInt8(0))
+            buffer.writeString(option.value)
+            buffer.writeInteger(UInt8(0))
+        }
+    }
+}
