@@ -1,0 +1,348 @@
+import NIOCore
+import Testing
+
+@testable import TFTPCore
+
+@Suite struct ServerTransferTests {
+    private static let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+    private func at(_ ms: Int64) -> NIODeadline { Self.t0 + .milliseconds(ms) }
+
+    private func machine(
+        _ options: [(String, String)] = [],
+        mode: TransferMode = .octet,
+        configuration: ServerTransfer.Configuration = .init()
+    ) -> ServerTransfer {
+        let request = Request(
+            filename: Array("f".utf8),
+            mode: mode,
+            options: options.map { TransferOption(name: $0.0, value: $0.1) }
+        )
+        return ServerTransfer(request: request, configuration: configuration)
+    }
+
+    /// The blocks of a window as (wire number, offset, length).
+    private func blocks(_ action: ServerTransfer.Action) -> [(UInt16, Int64, Int)] {
+        guard case .sendWindow(let window, _) = action else { return [] }
+        return (0..<window.count).map { window.block($0) }.map { ($0.wire, $0.offset, $0.length) }
+    }
+
+    private func firstBlock(_ action: ServerTransfer.Action) -> UInt16? { blocks(action).first?.0 }
+
+    // MARK: - Lockstep at the edge sizes
+
+    /// Drives a lockstep transfer to its end, acknowledging every block; returns the
+    /// payload lengths sent, in order.
+    private func lockstep(size: Int64, blockSize: Int? = nil) -> [Int] {
+        var server = machine(blockSize.map { [("blksize", String($0))] } ?? [])
+        var action = server.start(content: .success(size), now: at(0))
+        if case .send(.optionAcknowledgement, _) = action {
+            action = server.received(.ack(block: 0), now: at(1))
+        }
+        var lengths: [Int] = []
+        var guardCount = 0
+        while case .sendWindow(let window, _) = action, guardCount < 200_000 {
+            guardCount += 1
+            #expect(window.count == 1)
+            let block = window.block(0)
+            lengths.append(block.length)
+            action = server.received(.ack(block: block.wire), now: at(2))
+        }
+        #expect(action == .finish(.completed, send: nil))
+        return lengths
+    }
+
+    @Test func emptyFileIsOneEmptyData() {
+        #expect(lockstep(size: 0) == [0])
+    }
+
+    @Test(arguments: [1, 511, 512, 513, 1024, 1500])
+    func sizesAround512(_ size: Int) {
+        let lengths = lockstep(size: Int64(size))
+        #expect(lengths.reduce(0, +) == size)
+        #expect(lengths.dropLast().allSatisfy { $0 == 512 })
+        #expect(lengths.last! < 512)
+        #expect(lengths.count == size / 512 + 1)
+    }
+
+    @Test(arguments: [1467, 1468, 1469, 2936])
+    func sizesAroundNegotiatedBlksize(_ size: Int) {
+        let lengths = lockstep(size: Int64(size), blockSize: 1468)
+        #expect(lengths.reduce(0, +) == size)
+        #expect(lengths.count == size / 1468 + 1)
+        #expect(lengths.last! < 1468)
+    }
+
+    /// FIELD-NOTES rule 7: 65535 × blksize + 1 bytes crosses the wrap: block 65536 goes
+    /// out as 0 and the last block (65536 + 1) as 1.
+    @Test func rolloverToZero() {
+        var server = machine([("blksize", "8")])
+        let size = Int64(65535 * 8 + 1 + 8)
+        var action = server.start(content: .success(size), now: at(0))
+        action = server.received(.ack(block: 0), now: at(1))
+        var wires: [UInt16] = []
+        while case .sendWindow(let window, _) = action {
+            let block = window.block(0)
+            wires.append(block.wire)
+            action = server.received(.ack(block: block.wire), now: at(2))
+        }
+        #expect(action == .finish(.completed, send: nil))
+        #expect(wires.count == 65537)
+        #expect(wires[65534] == 65535)
+        #expect(wires[65535] == 0)
+        #expect(wires[65536] == 1)
+    }
+
+    // MARK: - OACK
+
+    /// RFC 2347 §2: no options asked, no OACK: DATA 1 answers the RRQ.
+    @Test func withoutOptionsDataOneComesFirst() {
+        var server = machine()
+        let action = server.start(content: .success(10), now: at(0))
+        #expect(firstBlock(action) == 1)
+    }
+
+    @Test func unknownOptionsOnlyMeanNoOACK() {
+        var server = machine([("foo", "bar")])
+        #expect(firstBlock(server.start(content: .success(10), now: at(0))) == 1)
+    }
+
+    @Test func oackThenDataAfterAckZero() {
+        var server = machine([("blksize", "1468"), ("tsize", "0")])
+        let start = server.start(content: .success(3000), now: at(0))
+        #expect(
+            start
+                == .send(
+                    .optionAcknowledgement([.init(name: "blksize", value: "1468"), .init(name: "tsize", value: "3000")]),
+                    deadline: at(1000)
+                )
+        )
+        // Only ACK 0 moves on.
+        #expect(server.received(.ack(block: 5), now: at(1)) == .wait)
+        let data = server.received(.ack(block: 0), now: at(2))
+        #expect(blocks(data).map(\.0) == [1])
+        #expect(blocks(data).map(\.2) == [1468])
+    }
+
+    /// The OACK is retransmitted like DATA when ACK 0 does not come, and given up on.
+    @Test func oackIsRetransmittedThenGivenUp() {
+        let policy = RetransmitPolicy(initialTimeout: .seconds(1), maximumTimeout: .seconds(4), maxRetries: 3)
+        var server = machine([("tsize", "0")], configuration: .init(retransmit: policy))
+        guard case .send(let oack, let first) = server.start(content: .success(1), now: at(0)) else {
+            Issue.record("no OACK")
+            return
+        }
+        #expect(first == at(1000))
+        // A timer that fires early is simply re-armed (lazy timers in the driver).
+        #expect(server.timerFired(now: at(500)) == .armTimer(at(1000)))
+        #expect(server.timerFired(now: at(1000)) == .send(oack, deadline: at(3000)))
+        #expect(server.timerFired(now: at(3000)) == .send(oack, deadline: at(7000)))
+        #expect(server.timerFired(now: at(7000)) == .send(oack, deadline: at(11000)))
+        #expect(server.timerFired(now: at(11000)) == .finish(.timedOut, send: nil))
+        #expect(server.statistics.retransmits == 3)
+        #expect(!server.peerProven)
+    }
+
+    /// FIELD-NOTES: EDK2 probes with tsize and ends with ERROR 8 after the OACK: a probe.
+    @Test func errorAfterOACKWithTsizeIsAProbe() {
+        var server = machine([("tsize", "0"), ("blksize", "1468"), ("windowsize", "4")])
+        _ = server.start(content: .success(123), now: at(0))
+        let end = server.received(.error(code: .optionRefused, message: "User aborted the transfer"), now: at(1))
+        #expect(end == .finish(.sizeProbe, send: nil))
+    }
+
+    @Test func errorAfterOACKWithoutTsizeIsAClientError() {
+        var server = machine([("blksize", "1468")])
+        _ = server.start(content: .success(123), now: at(0))
+        let end = server.received(.error(code: .optionRefused, message: "no"), now: at(1))
+        #expect(end == .finish(.peerError(code: .optionRefused, message: "no"), send: nil))
+    }
+
+    // MARK: - Refusals
+
+    @Test func contentErrorsAreRefusedBeforeAnyOACK() {
+        var server = machine([("tsize", "0")])
+        let action = server.start(content: .failure(.notFound), now: at(0))
+        #expect(action == .finish(.refused(code: .fileNotFound, reason: "not found"), send: .error(code: .fileNotFound, message: "File not found")))
+    }
+
+    @Test func mailModeIsRefused() {
+        var server = machine(mode: .mail)
+        guard case .finish(.refused(.illegalOperation, _), .error(.illegalOperation, _)?) = server.start(content: .success(1), now: at(0)) else {
+            Issue.record("mail mode not refused")
+            return
+        }
+    }
+
+    // MARK: - Retransmission and duplicates
+
+    /// RFC 1123 §4.2.3.1 (Sorcerer's Apprentice): a duplicate ACK never triggers a resend.
+    @Test func duplicateAckDoesNotResend() {
+        var server = machine()
+        _ = server.start(content: .success(2000), now: at(0))
+        #expect(firstBlock(server.received(.ack(block: 1), now: at(1))) == 2)
+        #expect(server.received(.ack(block: 1), now: at(2)) == .wait)
+        #expect(server.received(.ack(block: 1), now: at(3)) == .wait)
+        #expect(firstBlock(server.received(.ack(block: 2), now: at(4))) == 3)
+    }
+
+    @Test func staleAndFutureAcksAreIgnored() {
+        var server = machine()
+        _ = server.start(content: .success(5000), now: at(0))
+        _ = server.received(.ack(block: 1), now: at(1))
+        #expect(server.received(.ack(block: 9), now: at(2)) == .wait)
+        #expect(server.received(.ack(block: 60000), now: at(2)) == .wait)
+    }
+
+    @Test func timeoutResendsTheSameBlockWithBackoff() {
+        let policy = RetransmitPolicy(initialTimeout: .milliseconds(200), maxRetries: 2)
+        var server = machine(configuration: .init(retransmit: policy))
+        let first = server.start(content: .success(100), now: at(0))
+        #expect(blocks(first).map(\.0) == [1])
+        guard case .sendWindow(let window, let deadline) = first else { return }
+        #expect(deadline == at(200))
+        #expect(server.timerFired(now: at(200)) == .sendWindow(window, deadline: at(600)))
+        #expect(server.timerFired(now: at(600)) == .sendWindow(window, deadline: at(1400)))
+        #expect(server.timerFired(now: at(1400)) == .finish(.timedOut, send: nil))
+        #expect(server.statistics.retransmits == 2)
+    }
+
+    /// RFC 2349: the client's timeout is the retransmission interval, not doubled.
+    @Test func clientTimeoutIsUsedAsIs() {
+        var server = machine([("timeout", "3")])
+        _ = server.start(content: .success(100), now: at(0))
+        guard case .sendWindow(let window, let deadline) = server.received(.ack(block: 0), now: at(1)) else { return }
+        #expect(deadline == at(3001))
+        #expect(server.timerFired(now: at(3001)) == .sendWindow(window, deadline: at(6001)))
+    }
+
+    /// The round trip is measured: after a quick ACK the timeout falls to the floor.
+    @Test func timeoutAdaptsToTheRoundTrip() {
+        var server = machine()
+        _ = server.start(content: .success(5000), now: at(0))
+        guard case .sendWindow(_, let deadline) = server.received(.ack(block: 1), now: at(1)) else { return }
+        #expect(deadline == at(1) + .milliseconds(50))
+    }
+
+    // MARK: - Windows (RFC 7440)
+
+    @Test func windowIsSentAsOneBurst() {
+        var server = machine([("windowsize", "4")])
+        _ = server.start(content: .success(512 * 10), now: at(0))
+        let first = server.received(.ack(block: 0), now: at(1))
+        #expect(blocks(first).map(\.0) == [1, 2, 3, 4])
+        #expect(blocks(first).map(\.1) == [0, 512, 1024, 1536])
+        let second = server.received(.ack(block: 4), now: at(2))
+        #expect(blocks(second).map(\.0) == [5, 6, 7, 8])
+        let last = server.received(.ack(block: 8), now: at(3))
+        // 5120 bytes: blocks 9, 10 full and an empty block 11.
+        #expect(blocks(last).map(\.0) == [9, 10, 11])
+        #expect(blocks(last).map(\.2) == [512, 512, 0])
+        #expect(server.received(.ack(block: 11), now: at(4)) == .finish(.completed, send: nil))
+    }
+
+    /// RFC 7440 §4: an ACK inside the window means "got up to here": go on from there.
+    @Test func midWindowAckContinuesFromTheNextBlock() {
+        var server = machine([("windowsize", "8")])
+        _ = server.start(content: .success(512 * 20), now: at(0))
+        _ = server.received(.ack(block: 0), now: at(1))
+        let resumed = server.received(.ack(block: 3), now: at(2))
+        #expect(blocks(resumed).map(\.0) == [4, 5, 6, 7, 8, 9, 10, 11])
+        // The repeated ACK 3 (the client saw more blocks past its gap) changes nothing.
+        #expect(server.received(.ack(block: 3), now: at(3)) == .wait)
+    }
+
+    @Test func lostWindowIsResentFromTheFirstUnacknowledgedBlock() {
+        var server = machine([("windowsize", "4")])
+        _ = server.start(content: .success(512 * 10), now: at(0))
+        _ = server.received(.ack(block: 0), now: at(1))
+        _ = server.received(.ack(block: 4), now: at(2))
+        guard case .sendWindow(_, let deadline) = server.received(.ack(block: 4), now: at(2)) else {
+            // duplicate ACK → wait; fire the timer at the deadline of the second window
+            let resent = server.timerFired(now: at(10_000))
+            #expect(blocks(resent).map(\.0) == [5, 6, 7, 8])
+            return
+        }
+        Issue.record("duplicate ACK resent a window (deadline \(deadline))")
+    }
+
+    @Test func windowsAcrossTheWrap() {
+        var server = machine([("blksize", "8"), ("windowsize", "64")])
+        let size = Int64(70_000 * 8)
+        _ = server.start(content: .success(size), now: at(0))
+        var action = server.received(.ack(block: 0), now: at(1))
+        var sent: UInt64 = 0
+        while case .sendWindow(let window, _) = action {
+            sent += UInt64(window.count)
+            action = server.received(.ack(block: window.block(window.count - 1).wire), now: at(2))
+        }
+        #expect(action == .finish(.completed, send: nil))
+        #expect(sent == 70_001)
+    }
+
+    /// Until the client has acknowledged something, no window goes out: only the OACK.
+    @Test func noWindowBeforeTheClientIsProven() {
+        var server = machine([("blksize", "65464"), ("windowsize", "64")])
+        let start = server.start(content: .success(100 << 20), now: at(0))
+        guard case .send(.optionAcknowledgement, _) = start else {
+            Issue.record("expected an OACK first")
+            return
+        }
+        #expect(!server.peerProven)
+        guard case .send(.optionAcknowledgement, _) = server.timerFired(now: at(5000)) else {
+            Issue.record("expected the OACK again")
+            return
+        }
+    }
+
+    // MARK: - Errors and strangers
+
+    @Test func clientErrorEndsTheTransferUnanswered() {
+        var server = machine()
+        _ = server.start(content: .success(5000), now: at(0))
+        let end = server.received(.error(code: .diskFull, message: "full"), now: at(1))
+        #expect(end == .finish(.peerError(code: .diskFull, message: "full"), send: nil))
+        #expect(server.received(.ack(block: 1), now: at(2)) == .wait)
+        #expect(server.timerFired(now: at(5000)) == .wait)
+    }
+
+    @Test(arguments: [
+        Packet.data(block: 1, payload: ByteBuffer()),
+        .readRequest(Request(filename: [1], mode: .octet)),
+        .writeRequest(Request(filename: [1], mode: .octet)),
+        .optionAcknowledgement([]),
+    ])
+    func packetsWithNoPlaceEndTheTransferWithError4(_ packet: Packet) {
+        var server = machine()
+        _ = server.start(content: .success(5000), now: at(0))
+        let end = server.received(packet, now: at(1))
+        #expect(end == .finish(.protocolViolation(packet.opcode), send: .error(code: .illegalOperation, message: "Illegal TFTP operation")))
+    }
+
+    @Test func malformedDatagramsFromTheClientAreIgnored() {
+        var server = machine()
+        _ = server.start(content: .success(5000), now: at(0))
+        #expect(server.receivedMalformed(now: at(1)) == .wait)
+        #expect(firstBlock(server.received(.ack(block: 1), now: at(2))) == 2)
+    }
+
+    /// FIELD-NOTES rule 5: ERROR 5 to a stranger; rule 6: never answer an ERROR.
+    @Test func strangers() {
+        #expect(ServerTransfer.replyToStranger(.success(.ack(block: 1))) == .error(code: .unknownTransferID, message: "Unknown transfer ID"))
+        #expect(ServerTransfer.replyToStranger(.success(.data(block: 1, payload: ByteBuffer()))) != nil)
+        #expect(ServerTransfer.replyToStranger(.success(.error(code: .unknownTransferID, message: ""))) == nil)
+        #expect(ServerTransfer.replyToStranger(.failure(.tooShort)) == nil)
+    }
+
+    @Test func abortSendsAnErrorOnlyOnce() {
+        var server = machine()
+        _ = server.start(content: .success(5000), now: at(0))
+        #expect(server.abort() == .finish(.aborted, send: .error(code: .notDefined, message: "Server shutting down")))
+        #expect(server.abort() == .wait)
+    }
+
+    @Test func readFailureEndsWithAnError() {
+        var server = machine()
+        _ = server.start(content: .success(5000), now: at(0))
+        #expect(server.contentFailed(.io(errno: 5)) == .finish(.readFailed(.io(errno: 5)), send: .error(code: .notDefined, message: "Read error")))
+    }
+}
