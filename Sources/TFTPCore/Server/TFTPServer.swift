@@ -65,11 +65,13 @@ public struct TFTPServer: Service {
             for channel in toClose { channel.close(promise: nil) }
         }
 
-        func beginShutdown() {
-            let toClose = state.withLock { state -> [any Channel] in
-                state.table.beginShutdown() ? state.listeners : []
+        /// Returns how many transfers are still running.
+        func beginShutdown() -> Int {
+            let (toClose, running) = state.withLock { state -> ([any Channel], Int) in
+                (state.table.beginShutdown() ? state.listeners : [], state.table.count)
             }
             for channel in toClose { channel.close(promise: nil) }
+            return running
         }
     }
 
@@ -83,7 +85,7 @@ public struct TFTPServer: Service {
         registry.state.withLock { $0.listeners = listeners.map { $0.0.channel } }
         let bound = listeners.compactMap { $0.0.channel.localAddress }
         for address in bound {
-            logger.info("listening", metadata: ["address": "\(address)", "root": "\(configuration.root)"])
+            logger.info("listening", metadata: ["address": "\(address.display)", "root": "\(configuration.root)"])
         }
         onListening(bound)
 
@@ -107,8 +109,12 @@ public struct TFTPServer: Service {
                     }
                 }
             }
-        } onGracefulShutdown: {
-            registry.beginShutdown()
+        } onGracefulShutdown: { [logger, grace = configuration.gracePeriod] in
+            let running = registry.beginShutdown()
+            logger.notice(
+                "shutting down: refusing new requests",
+                metadata: ["running": "\(running)", "grace_s": "\(grace.nanoseconds / 1_000_000_000)"]
+            )
         }
         logger.info("stopped")
     }
@@ -141,18 +147,18 @@ public struct TFTPServer: Service {
                     var reply: Packet?
                     switch ListenerDecision.decide(decoded) {
                     case .ignore:
-                        logger.debug("ignored datagram", metadata: ["client": "\(client)"])
+                        logger.debug("ignored datagram", metadata: ["client": "\(client.display)"])
                     case .reply(let packet):
-                        logger.info("refused request", metadata: ["client": "\(client)", "reply": "\(packet)"])
+                        logger.info("refused request", metadata: ["client": "\(client.display)", "reply": "\(packet)"])
                         reply = packet
                     case .startTransfer(let request):
                         switch registry.admit(client) {
                         case .admitted:
                             admitted.yield(Admitted(request: request, client: client, local: address))
                         case .duplicate:
-                            logger.debug("repeated request ignored", metadata: ["client": "\(client)"])
+                            logger.debug("repeated request ignored", metadata: ["client": "\(client.display)"])
                         case .full:
-                            logger.notice("transfer limit reached", metadata: ["client": "\(client)"])
+                            logger.notice("transfer limit reached", metadata: ["client": "\(client.display)"])
                             reply = .error(code: .notDefined, message: "Server busy, try again later")
                         case .shuttingDown:
                             reply = .error(code: .notDefined, message: "Server shutting down")
@@ -216,7 +222,7 @@ public struct TFTPServer: Service {
                 .get()
         } catch {
             completion.fail(error)
-            logger.error("cannot bind a transfer socket", metadata: ["client": "\(client)", "error": "\(error)"])
+            logger.error("cannot bind a transfer socket", metadata: ["client": "\(client.display)", "error": "\(error)"])
             return
         }
         let grace = configuration.gracePeriod
@@ -232,7 +238,7 @@ public struct TFTPServer: Service {
                 channel.pipeline.fireUserInboundEventTriggered(TransferHandler.Command.abort)
             }
         } catch {
-            logger.error("transfer failed", metadata: ["client": "\(client)", "error": "\(error)"])
+            logger.error("transfer failed", metadata: ["client": "\(client.display)", "error": "\(error)"])
             try? await channel.close()
             return
         }
@@ -243,7 +249,7 @@ public struct TFTPServer: Service {
     /// The one line per transfer (DESIGN "Errors and logs").
     private func log(_ report: TransferHandler.Report, request: Request, client: SocketAddress, duration: TimeAmount) {
         var metadata: Logger.Metadata = [
-            "client": "\(client)",
+            "client": "\(client.display)",
             "file": "\(request.printableFilename)",
             "mode": "\(request.mode.rawValue)",
             "bytes": "\(report.statistics.bytesAcknowledged)",

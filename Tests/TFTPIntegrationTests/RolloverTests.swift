@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+
+/// A file of more than 65535 blocks through real clients: the block number wraps to 0
+/// (FIELD-NOTES rule 7) and the bytes still match.
+@Suite struct RolloverTests {
+    @Test func curlAndAtftpAcrossTheWrap() throws {
+        let tree = try ServedTree(rolloverFile: true)
+        let server = try TFTPDProcess(root: tree.root)
+        let expected = tree.contents("rollover.bin")
+        let curlOut = try tree.downloads() + "/f"
+        let curl = try ExternalTool.run(
+            ["curl", "-sS", "--tftp-blksize", "512", "-o", curlOut, "tftp://127.0.0.1:\(server.port)/rollover.bin"],
+            seconds: 120
+        )
+        #expect(curl.status == 0, "\(curl.output)")
+        #expect(expected == Array((try? Data(contentsOf: URL(fileURLWithPath: curlOut))) ?? Data()))
+        let atftpOut = try tree.downloads() + "/f"
+        let atftp = try ExternalTool.run(
+            ["atftp", "--option", "windowsize 16", "-g", "-r", "rollover.bin", "-l", atftpOut, "127.0.0.1", String(server.port)],
+            seconds: 120
+        )
+        #expect(atftp.status == 0, "\(atftp.output)")
+        #expect(expected == Array((try? Data(contentsOf: URL(fileURLWithPath: atftpOut))) ?? Data()))
+    }
+}
