@@ -2,8 +2,8 @@ import ArgumentParser
 import Logging
 import NIOCore
 import ServiceLifecycle
-import UnixSignals
 import TFTPCore
+import UnixSignals
 
 /// `tftpd`: parses flags and wires the services; nothing else lives here.
 @main
@@ -85,7 +85,8 @@ struct TFTPDaemon: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tftpd")
-        let addresses = listen.isEmpty ? [ListenAddress(host: "::", port: 69)] : listen.compactMap { ListenAddress(parsing: $0) }
+        let addresses =
+            listen.isEmpty ? [ListenAddress(host: "::", port: 69)] : listen.compactMap { ListenAddress(parsing: $0) }
         let configuration = ServerConfiguration(
             root: root,
             listen: addresses,

@@ -92,7 +92,9 @@ import Testing
     @Test func sizeOtherThanAnnouncedIsAnError() {
         var client = started(.init(requestSize: true))
         _ = client.received(oack([("tsize", "100")]), now: t0)
-        guard case .finish(.protocolError, _) = client.received(.data(block: 1, payload: ByteBuffer(bytes: [1])), now: t0) else {
+        guard
+            case .finish(.protocolError, _) = client.received(.data(block: 1, payload: ByteBuffer(bytes: [1])), now: t0)
+        else {
             Issue.record("accepted 1 byte of an announced 100")
             return
         }
@@ -101,7 +103,10 @@ import Testing
     @Test func duplicateBlockIsReacknowledgedInLockstep() {
         var client = started(.init())
         _ = client.received(.data(block: 1, payload: ByteBuffer(repeating: 1, count: 512)), now: t0)
-        guard case .send(.ack(1), _) = client.received(.data(block: 1, payload: ByteBuffer(repeating: 1, count: 512)), now: t0) else {
+        guard
+            case .send(.ack(1), _) = client.received(
+                .data(block: 1, payload: ByteBuffer(repeating: 1, count: 512)), now: t0)
+        else {
             Issue.record("duplicate block 1 not re-acknowledged")
             return
         }
@@ -110,7 +115,8 @@ import Testing
     @Test func finalAckIsRepeatedWhileDallying() {
         var client = started(.init())
         _ = client.received(.data(block: 1, payload: ByteBuffer(bytes: [1])), now: t0)
-        guard case .deliver(_, .ack(1)?, _) = client.received(.data(block: 1, payload: ByteBuffer(bytes: [1])), now: t0) else {
+        guard case .deliver(_, .ack(1)?, _) = client.received(.data(block: 1, payload: ByteBuffer(bytes: [1])), now: t0)
+        else {
             Issue.record("final ACK not repeated")
             return
         }
@@ -119,6 +125,8 @@ import Testing
 
     @Test func serverErrorEndsTheTransfer() {
         var client = started(.init())
-        #expect(client.received(.error(code: .fileNotFound, message: "nope"), now: t0) == .finish(.serverError(code: .fileNotFound, message: "nope"), send: nil))
+        #expect(
+            client.received(.error(code: .fileNotFound, message: "nope"), now: t0)
+                == .finish(.serverError(code: .fileNotFound, message: "nope"), send: nil))
     }
 }

@@ -74,8 +74,10 @@ private func |> <T, U>(value: T, transform: (T) -> U) -> U { transform(value) }
     /// FIELD-NOTES: HP PA-RISC pads RRQs with garbage after the mode; an incomplete last
     /// option pair is junk and ignored.
     @Test func trailingJunkAfterOptionsIsIgnored() {
-        let decoded = Packet.decode(bytes([0, 1], cstr("f"), cstr("octet"), cstr("blksize"), cstr("1024"), Array("garb".utf8)))
-        let expected = Request(filename: [UInt8(ascii: "f")], mode: .octet, options: [.init(name: "blksize", value: "1024")])
+        let decoded = Packet.decode(
+            bytes([0, 1], cstr("f"), cstr("octet"), cstr("blksize"), cstr("1024"), Array("garb".utf8)))
+        let expected = Request(
+            filename: [UInt8(ascii: "f")], mode: .octet, options: [.init(name: "blksize", value: "1024")])
         #expect(decoded == .success(.readRequest(expected)))
     }
 

@@ -37,7 +37,8 @@ import Testing
     }
 
     @Test func policyClampsNonsense() {
-        let policy = RetransmitPolicy(initialTimeout: .zero, minimumTimeout: .zero, maximumTimeout: .zero, maxRetries: -3)
+        let policy = RetransmitPolicy(
+            initialTimeout: .zero, minimumTimeout: .zero, maximumTimeout: .zero, maxRetries: -3)
         #expect(policy.minimumTimeout >= .milliseconds(1))
         #expect(policy.initialTimeout >= policy.minimumTimeout)
         #expect(policy.maxRetries == 0)

@@ -112,7 +112,8 @@ import Testing
         #expect(
             start
                 == .send(
-                    .optionAcknowledgement([.init(name: "blksize", value: "1468"), .init(name: "tsize", value: "3000")]),
+                    .optionAcknowledgement([.init(name: "blksize", value: "1468"), .init(name: "tsize", value: "3000")]
+                    ),
                     deadline: at(1000)
                 )
         )
@@ -162,12 +163,19 @@ import Testing
     @Test func contentErrorsAreRefusedBeforeAnyOACK() {
         var server = machine([("tsize", "0")])
         let action = server.start(content: .failure(.notFound), now: at(0))
-        #expect(action == .finish(.refused(code: .fileNotFound, reason: "not found"), send: .error(code: .fileNotFound, message: "File not found")))
+        #expect(
+            action
+                == .finish(
+                    .refused(code: .fileNotFound, reason: "not found"),
+                    send: .error(code: .fileNotFound, message: "File not found")))
     }
 
     @Test func mailModeIsRefused() {
         var server = machine(mode: .mail)
-        guard case .finish(.refused(.illegalOperation, _), .error(.illegalOperation, _)?) = server.start(content: .success(1), now: at(0)) else {
+        guard
+            case .finish(.refused(.illegalOperation, _), .error(.illegalOperation, _)?) = server.start(
+                content: .success(1), now: at(0))
+        else {
             Issue.record("mail mode not refused")
             return
         }
@@ -315,7 +323,11 @@ import Testing
         var server = machine()
         _ = server.start(content: .success(5000), now: at(0))
         let end = server.received(packet, now: at(1))
-        #expect(end == .finish(.protocolViolation(packet.opcode), send: .error(code: .illegalOperation, message: "Illegal TFTP operation")))
+        #expect(
+            end
+                == .finish(
+                    .protocolViolation(packet.opcode),
+                    send: .error(code: .illegalOperation, message: "Illegal TFTP operation")))
     }
 
     @Test func malformedDatagramsFromTheClientAreIgnored() {
@@ -327,7 +339,9 @@ import Testing
 
     /// FIELD-NOTES rule 5: ERROR 5 to a stranger; rule 6: never answer an ERROR.
     @Test func strangers() {
-        #expect(ServerTransfer.replyToStranger(.success(.ack(block: 1))) == .error(code: .unknownTransferID, message: "Unknown transfer ID"))
+        #expect(
+            ServerTransfer.replyToStranger(.success(.ack(block: 1)))
+                == .error(code: .unknownTransferID, message: "Unknown transfer ID"))
         #expect(ServerTransfer.replyToStranger(.success(.data(block: 1, payload: ByteBuffer()))) != nil)
         #expect(ServerTransfer.replyToStranger(.success(.error(code: .unknownTransferID, message: ""))) == nil)
         #expect(ServerTransfer.replyToStranger(.failure(.tooShort)) == nil)
@@ -343,6 +357,8 @@ import Testing
     @Test func readFailureEndsWithAnError() {
         var server = machine()
         _ = server.start(content: .success(5000), now: at(0))
-        #expect(server.contentFailed(.io(errno: 5)) == .finish(.readFailed(.io(errno: 5)), send: .error(code: .notDefined, message: "Read error")))
+        #expect(
+            server.contentFailed(.io(errno: 5))
+                == .finish(.readFailed(.io(errno: 5)), send: .error(code: .notDefined, message: "Read error")))
     }
 }

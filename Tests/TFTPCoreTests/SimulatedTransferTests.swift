@@ -72,7 +72,9 @@ import Testing
         for seed in UInt64(1)...20 {
             var link = SimulatedLink(conditions: .init(loss: 0.1, jitter: .milliseconds(1)), seed: seed)
             let client = ClientTransfer.Configuration(mode: .netascii, retransmit: Self.patient)
-            let result = link.run(content: data, mode: .netascii, client: client, server: .init(retransmit: RetransmitPolicy(maxRetries: 40)))
+            let result = link.run(
+                content: data, mode: .netascii, client: client,
+                server: .init(retransmit: RetransmitPolicy(maxRetries: 40)))
             #expect(result.received == data)
         }
     }
@@ -82,7 +84,8 @@ import Testing
         var link = SimulatedLink(conditions: .init(loss: 0.01), seed: 9)
         let data = content(65535 * 8 + 100, seed: 5)
         let client = ClientTransfer.Configuration(blockSize: 8, windowSize: 32, retransmit: Self.patient)
-        let result = link.run(content: data, client: client, server: .init(retransmit: RetransmitPolicy(maxRetries: 40)))
+        let result = link.run(
+            content: data, client: client, server: .init(retransmit: RetransmitPolicy(maxRetries: 40)))
         #expect(result.received == data)
     }
 

@@ -19,15 +19,19 @@ import Testing
         let out = try tree.downloads() + "/f"
         let result = try ExternalTool.run(["curl", "-sS", "-o", out, "\(url)/size-\(size).bin"])
         #expect(result.status == 0, "\(result.output)")
-        #expect(tree.contents("size-\(size).bin") == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
+        #expect(
+            tree.contents("size-\(size).bin") == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
     }
 
     @Test(arguments: ServedTree.sizes.filter { $0 > 0 })
     func curlBlksize1468(_ size: Int) throws {
         let out = try tree.downloads() + "/f"
-        let result = try ExternalTool.run(["curl", "-sS", "--tftp-blksize", "1468", "-o", out, "\(url)/size-\(size).bin"])
+        let result = try ExternalTool.run([
+            "curl", "-sS", "--tftp-blksize", "1468", "-o", out, "\(url)/size-\(size).bin",
+        ])
         #expect(result.status == 0, "\(result.output)")
-        #expect(tree.contents("size-\(size).bin") == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
+        #expect(
+            tree.contents("size-\(size).bin") == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
     }
 
     /// FIELD-NOTES: curl rejects the correct `tsize 0` of an empty file, so the empty file
@@ -44,7 +48,8 @@ import Testing
         let out = try tree.downloads() + "/f"
         let result = try ExternalTool.run(["curl", "-sS", "-o", out, "\(url)//sub/deeper/kernel"])
         #expect(result.status == 0, "\(result.output)")
-        #expect(tree.contents("sub/deeper/kernel") == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
+        #expect(
+            tree.contents("sub/deeper/kernel") == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
     }
 
     @Test func curlMissingFileIsAnError() throws {
@@ -60,7 +65,9 @@ import Testing
             directory: dir
         )
         #expect(!result.output.contains("Error"), "\(result.output)")
-        #expect(tree.contents("size-\(size).bin") == Array((try? Data(contentsOf: URL(fileURLWithPath: dir + "/f"))) ?? Data([0])))
+        #expect(
+            tree.contents("size-\(size).bin")
+                == Array((try? Data(contentsOf: URL(fileURLWithPath: dir + "/f"))) ?? Data([0])))
     }
 
     /// netascii is encoded by the server and decoded by tftp-hpa back to the same bytes.
@@ -86,9 +93,12 @@ import Testing
     func atftpWithOptions(_ options: [String]) throws {
         for name in ["size-100003.bin", "size-1468.bin", "size-0.bin", "sub/deeper/kernel"] {
             let out = try tree.downloads() + "/f"
-            let result = try ExternalTool.run(["atftp"] + options + ["-g", "-r", name, "-l", out, "127.0.0.1", String(server.port)])
+            let result = try ExternalTool.run(
+                ["atftp"] + options + ["-g", "-r", name, "-l", out, "127.0.0.1", String(server.port)])
             #expect(result.status == 0, "\(name) \(options): \(result.output)")
-            #expect(tree.contents(name) == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data([0])), "\(name) \(options)")
+            #expect(
+                tree.contents(name) == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data([0])),
+                "\(name) \(options)")
         }
     }
 
@@ -96,9 +106,13 @@ import Testing
     func busyboxBlockSizes(_ blockSize: String) throws {
         for name in ["size-100003.bin", "size-513.bin", "size-1.bin"] {
             let out = try tree.downloads() + "/f"
-            let result = try ExternalTool.run(["busybox", "tftp", "-g", "-b", blockSize, "-r", name, "-l", out, "127.0.0.1", String(server.port)])
+            let result = try ExternalTool.run([
+                "busybox", "tftp", "-g", "-b", blockSize, "-r", name, "-l", out, "127.0.0.1", String(server.port),
+            ])
             #expect(result.status == 0, "\(name): \(result.output)")
-            #expect(tree.contents(name) == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data([0])), "\(name)")
+            #expect(
+                tree.contents(name) == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data([0])), "\(name)"
+            )
         }
     }
 

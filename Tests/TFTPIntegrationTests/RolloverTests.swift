@@ -17,7 +17,10 @@ import Testing
         #expect(expected == Array((try? Data(contentsOf: URL(fileURLWithPath: curlOut))) ?? Data()))
         let atftpOut = try tree.downloads() + "/f"
         let atftp = try ExternalTool.run(
-            ["atftp", "--option", "windowsize 16", "-g", "-r", "rollover.bin", "-l", atftpOut, "127.0.0.1", String(server.port)],
+            [
+                "atftp", "--option", "windowsize 16", "-g", "-r", "rollover.bin", "-l", atftpOut, "127.0.0.1",
+                String(server.port),
+            ],
             seconds: 120
         )
         #expect(atftp.status == 0, "\(atftp.output)")

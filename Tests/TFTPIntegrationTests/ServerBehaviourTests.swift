@@ -32,7 +32,10 @@ import Testing
             stranger.send(.ack(block: 3), port: tid)
             let reply = stranger.receive()
             #expect(reply?.port == tid)
-            #expect(reply.map { "\($0.packet)" } == "\(Result<Packet, PacketDecodingError>.success(.error(code: .unknownTransferID, message: "Unknown transfer ID")))")
+            #expect(
+                reply.map { "\($0.packet)" }
+                    == "\(Result<Packet, PacketDecodingError>.success(.error(code: .unknownTransferID, message: "Unknown transfer ID")))"
+            )
             // An ERROR from a stranger is never answered (rule 6).
             stranger.send(.error(code: .notDefined, message: "x"), port: tid)
         }
@@ -60,7 +63,9 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: tree.path("new.bin")))
         #expect(tree.contents("writable.bin") == Array("original".utf8))
-        let atftp = try ExternalTool.run(["atftp", "-p", "-l", "/etc/hostname", "-r", "new.bin", "127.0.0.1", String(server.port)])
+        let atftp = try ExternalTool.run([
+            "atftp", "-p", "-l", "/etc/hostname", "-r", "new.bin", "127.0.0.1", String(server.port),
+        ])
         #expect(atftp.status != 0)
         #expect(!FileManager.default.fileExists(atPath: tree.path("new.bin")))
         try assertStillServes(server, tree)
@@ -223,7 +228,8 @@ import Testing
         let tree = try ServedTree()
         let server = try TFTPDProcess(root: tree.root, host: "::1")
         let peer = try UDPPeer(family: AF_INET6)
-        let result = peer.fetch(name("size-513.bin"), options: [.init(name: "blksize", value: "1468")], port: server.port, host: "::1")
+        let result = peer.fetch(
+            name("size-513.bin"), options: [.init(name: "blksize", value: "1468")], port: server.port, host: "::1")
         #expect(result.error == nil)
         #expect(result.bytes == tree.contents("size-513.bin"))
         let out = try tree.downloads() + "/f"
@@ -238,9 +244,14 @@ import Testing
         let tree = try ServedTree()
         let server = try TFTPDProcess(root: tree.root)
         let peer = try UDPPeer()
-        let options: [TransferOption] = [.init(name: "tsize", value: "0"), .init(name: "blksize", value: "1468"), .init(name: "windowsize", value: "4")]
-        peer.send(.readRequest(Request(filename: name("size-100003.bin"), mode: .octet, options: options)), port: server.port)
-        guard let (packet, tid) = peer.receive(), case .success(.optionAcknowledgement(let acknowledged)) = packet else {
+        let options: [TransferOption] = [
+            .init(name: "tsize", value: "0"), .init(name: "blksize", value: "1468"),
+            .init(name: "windowsize", value: "4"),
+        ]
+        peer.send(
+            .readRequest(Request(filename: name("size-100003.bin"), mode: .octet, options: options)), port: server.port)
+        guard let (packet, tid) = peer.receive(), case .success(.optionAcknowledgement(let acknowledged)) = packet
+        else {
             Issue.record("no OACK")
             return
         }

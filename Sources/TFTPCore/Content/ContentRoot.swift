@@ -1,9 +1,9 @@
 import CTFTPShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The one door to the disk: opens files beneath the served root and decides what may
@@ -90,7 +90,9 @@ public final class ContentRoot: Sendable {
 
     private func openDescriptor(_ relative: [UInt8]) throws(ContentError) -> Int32 {
         if !policy.forceFallback {
-            let fd = relative.withCString { ctftp_open_beneath(descriptor, $0, Self.openFlags, policy.followSymlinks ? 0 : 1) }
+            let fd = relative.withCString {
+                ctftp_open_beneath(descriptor, $0, Self.openFlags, policy.followSymlinks ? 0 : 1)
+            }
             if fd >= 0 { return fd }
             let error = errno
             if error != ENOSYS { throw Self.map(errno: error) }
@@ -110,7 +112,10 @@ public final class ContentRoot: Sendable {
             let fd = Array(component).withCString { openat(current, $0, flags) }
             guard fd >= 0 else { throw Self.map(errno: errno) }
             if ownsCurrent { Glibc.close(current) }
-            if isLast { ownsCurrent = false; return fd }
+            if isLast {
+                ownsCurrent = false
+                return fd
+            }
             current = fd
             ownsCurrent = true
         }

@@ -95,7 +95,8 @@ public struct ClientTransfer: Sendable {
     public init(filename: [UInt8], configuration: Configuration = .init()) {
         self.filename = filename
         self.configuration = configuration
-        self.timer = RetransmitTimer(policy: configuration.retransmit, clientTimeoutSeconds: configuration.timeoutSeconds)
+        self.timer = RetransmitTimer(
+            policy: configuration.retransmit, clientTimeoutSeconds: configuration.timeoutSeconds)
     }
 
     /// The outcome once finished.
@@ -155,7 +156,8 @@ public struct ClientTransfer: Sendable {
         case .receiving(let next, let sinceAck, let gapAcked):
             switch packet {
             case .data(let wire, let payload):
-                return receivedData(wire: wire, payload: payload, next: next, sinceAck: sinceAck, gapAcked: gapAcked, now: now)
+                return receivedData(
+                    wire: wire, payload: payload, next: next, sinceAck: sinceAck, gapAcked: gapAcked, now: now)
             case .error(let code, let message):
                 return finish(.serverError(code: code, message: message), send: nil)
             case .optionAcknowledgement:

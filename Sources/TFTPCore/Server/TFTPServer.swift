@@ -96,7 +96,8 @@ public struct TFTPServer: Service {
                     await withDiscardingTaskGroup { listenerGroup in
                         for (listener, address) in listeners {
                             listenerGroup.addTask {
-                                await self.listen(listener, address: address, registry: registry, admitted: continuation)
+                                await self.listen(
+                                    listener, address: address, registry: registry, admitted: continuation)
                             }
                         }
                     }
@@ -222,7 +223,8 @@ public struct TFTPServer: Service {
                 .get()
         } catch {
             completion.fail(error)
-            logger.error("cannot bind a transfer socket", metadata: ["client": "\(client.display)", "error": "\(error)"])
+            logger.error(
+                "cannot bind a transfer socket", metadata: ["client": "\(client.display)", "error": "\(error)"])
             return
         }
         let grace = configuration.gracePeriod
@@ -258,7 +260,8 @@ public struct TFTPServer: Service {
         ]
         if !request.options.isEmpty {
             metadata["requested"] = "\(request.options.map { "\($0.name)=\($0.value)" }.joined(separator: ","))"
-            metadata["options"] = "\(report.options.acknowledged.map { "\($0.name)=\($0.value)" }.joined(separator: ","))"
+            metadata["options"] =
+                "\(report.options.acknowledged.map { "\($0.name)=\($0.value)" }.joined(separator: ","))"
         }
         let level: Logger.Level
         switch report.outcome {

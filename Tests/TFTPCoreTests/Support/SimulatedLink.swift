@@ -69,7 +69,9 @@ struct SimulatedLink {
             if random.chance(conditions.loss) { return }
             let copies = random.chance(conditions.duplication) ? 2 : 1
             for _ in 0..<copies {
-                let jitter = conditions.jitter.nanoseconds > 0 ? Int64.random(in: 0...conditions.jitter.nanoseconds, using: &random) : 0
+                let jitter =
+                    conditions.jitter.nanoseconds > 0
+                    ? Int64.random(in: 0...conditions.jitter.nanoseconds, using: &random) : 0
                 schedule(toServer: toServer, packet.encoded(), at: now + conditions.latency.nanoseconds + jitter)
             }
         }
@@ -83,7 +85,11 @@ struct SimulatedLink {
                 transmit(packet, toServer: true)
                 clientTimer = deadline(d)
             case .deliver(let payload, let ack, let d):
-                if mode == .netascii { received += decoder.decode(payload) } else { received += Array(payload.readableBytesView) }
+                if mode == .netascii {
+                    received += decoder.decode(payload)
+                } else {
+                    received += Array(payload.readableBytesView)
+                }
                 if let ack { transmit(ack, toServer: true) }
                 clientTimer = deadline(d)
             case .armTimer(let d):

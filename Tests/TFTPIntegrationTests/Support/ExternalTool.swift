@@ -15,7 +15,9 @@ enum ExternalTool {
     }
 
     @discardableResult
-    static func run(_ arguments: [String], input: String? = nil, seconds: Int = 60, directory: String? = nil) throws -> Result {
+    static func run(_ arguments: [String], input: String? = nil, seconds: Int = 60, directory: String? = nil) throws
+        -> Result
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         process.arguments = [String(seconds)] + arguments

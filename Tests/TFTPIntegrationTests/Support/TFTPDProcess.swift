@@ -27,7 +27,9 @@ final class TFTPDProcess: @unchecked Sendable {
     init(root: String, host: String = "127.0.0.1", arguments: [String] = []) throws {
         self.root = root
         process.executableURL = URL(fileURLWithPath: Self.binary("tftpd"))
-        process.arguments = ["--root", root, "--listen", "\(host.contains(":") ? "[\(host)]" : host):0", "--log-level", "debug"] + arguments
+        process.arguments =
+            ["--root", root, "--listen", "\(host.contains(":") ? "[\(host)]" : host):0", "--log-level", "debug"]
+            + arguments
         process.standardOutput = output
         process.standardError = output
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in

@@ -62,9 +62,13 @@ final class UDPPeer {
         guard n >= 0 else { return nil }
         let port: Int = withUnsafePointer(to: &storage) {
             if Int32($0.pointee.ss_family) == AF_INET6 {
-                return $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+                return $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    Int(UInt16(bigEndian: $0.pointee.sin6_port))
+                }
             }
-            return $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+            return $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                Int(UInt16(bigEndian: $0.pointee.sin_port))
+            }
         }
         return (Packet.decode(ByteBuffer(bytes: buffer[..<n])), port)
     }
