@@ -105,8 +105,13 @@ public struct TFTPServer: Service {
                 }
                 for await transfer in admitted {
                     group.addTask {
-                        await self.runTransfer(transfer)
+                        let report = await self.runTransfer(transfer)
+                        // The slot is free before the line is written, so a reader of the log
+                        // (an operator, a test) never sees a finished transfer still counted.
                         registry.release(transfer.client)
+                        if let report {
+                            self.log(report, request: transfer.request, client: transfer.client)
+                        }
                     }
                 }
             }
@@ -192,8 +197,9 @@ public struct TFTPServer: Service {
     }
 
     /// One transfer: open the content through the one door, bind a fresh port (the TID)
-    /// on the listener's address, and await the handler's report.
-    private func runTransfer(_ admitted: Admitted) async {
+    /// on the listener's address, and await the handler's report and the duration; `nil`
+    /// when the transfer could not run at all (already logged).
+    private func runTransfer(_ admitted: Admitted) async -> (report: TransferHandler.Report, duration: TimeAmount)? {
         let started = NIODeadline.now()
         let request = admitted.request
         let content: Result<ContentReader, ContentError> = Result { () throws(ContentError) in
@@ -225,7 +231,7 @@ public struct TFTPServer: Service {
             completion.fail(error)
             logger.error(
                 "cannot bind a transfer socket", metadata: ["client": "\(client.display)", "error": "\(error)"])
-            return
+            return nil
         }
         let grace = configuration.gracePeriod
         let report: TransferHandler.Report
@@ -242,14 +248,17 @@ public struct TFTPServer: Service {
         } catch {
             logger.error("transfer failed", metadata: ["client": "\(client.display)", "error": "\(error)"])
             try? await channel.close()
-            return
+            return nil
         }
         try? await channel.close()
-        log(report, request: request, client: client, duration: .now() - started)
+        return (report, .now() - started)
     }
 
     /// The one line per transfer (DESIGN "Errors and logs").
-    private func log(_ report: TransferHandler.Report, request: Request, client: SocketAddress, duration: TimeAmount) {
+    private func log(
+        _ result: (report: TransferHandler.Report, duration: TimeAmount), request: Request, client: SocketAddress
+    ) {
+        let (report, duration) = result
         var metadata: Logger.Metadata = [
             "client": "\(client.display)",
             "file": "\(request.printableFilename)",
