@@ -129,4 +129,41 @@ import Testing
             client.received(.error(code: .fileNotFound, message: "nope"), now: t0)
                 == .finish(.serverError(code: .fileNotFound, message: "nope"), send: nil))
     }
+
+    /// Ctrl-C: the server is told with an ERROR, once.
+    @Test func cancelTellsTheServerOnce() {
+        var client = started(.init())
+        #expect(
+            client.cancel()
+                == .finish(.cancelled, send: .error(code: .notDefined, message: "Transfer cancelled by the user")))
+        #expect(client.cancel() == .wait)
+        #expect(client.outcome == .cancelled)
+    }
+
+    /// Cancelled before the RRQ went out: nothing to tell.
+    @Test func cancelBeforeStartSendsNothing() {
+        var client = ClientTransfer(filename: Array("f".utf8))
+        #expect(client.cancel() == .finish(.cancelled, send: nil))
+    }
+
+    /// A write failure ends the transfer with an ERROR so the server stops sending.
+    @Test func sinkFailureEndsWithAnError() {
+        var client = started(.init())
+        _ = client.received(.data(block: 1, payload: ByteBuffer(repeating: 1, count: 512)), now: t0)
+        guard case .finish(.localFailure("disk full"), .error(.notDefined, _)?) = client.sinkFailed("disk full") else {
+            Issue.record("no local failure")
+            return
+        }
+        #expect(client.sinkFailed("again") == .wait)
+    }
+
+    /// The duration ends with the last block, not with the dally after it.
+    @Test func lastBlockTimeIsRecorded() {
+        var client = started(.init())
+        let later = t0 + .milliseconds(30)
+        _ = client.received(.data(block: 1, payload: ByteBuffer(repeating: 1, count: 10)), now: later)
+        #expect(client.lastBlockReceivedAt == later)
+        #expect(client.outcome == nil)
+        #expect(client.timerFired(now: later + .seconds(1)) == .finish(.completed(bytes: 10), send: nil))
+    }
 }

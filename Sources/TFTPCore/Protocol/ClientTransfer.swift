@@ -51,6 +51,11 @@ public struct ClientTransfer: Sendable {
         /// The server broke the protocol (oversize DATA, a size other than its tsize, ...).
         case protocolError(String)
         case timedOut
+        /// The received bytes could not be stored (disk full, closed pipe); the server
+        /// was told with an ERROR.
+        case localFailure(String)
+        /// The user stopped the transfer; the server was told with an ERROR.
+        case cancelled
     }
 
     /// What the driver must do next.
@@ -87,6 +92,8 @@ public struct ClientTransfer: Sendable {
     public private(set) var bytesReceived: Int64 = 0
     /// ACKs and RRQs sent again after a timeout.
     public private(set) var retransmits = 0
+    /// When the final (short) block arrived.
+    public private(set) var lastBlockReceivedAt: NIODeadline?
     private var state: State = .idle
     private var timer: RetransmitTimer
     private var lastSent: Packet?
@@ -205,6 +212,7 @@ public struct ClientTransfer: Sendable {
             }
             let ack = Packet.ack(block: wire)
             lastSent = ack
+            lastBlockReceivedAt = now
             state = .dallying(lastWire: wire, bytes: bytesReceived)
             let deadline = now + configuration.dally
             self.deadline = deadline
@@ -246,6 +254,22 @@ public struct ClientTransfer: Sendable {
             }
             guard let lastSent else { return finish(.timedOut, send: nil) }
             return send(lastSent, now: now)
+        }
+    }
+
+    /// The driver could not store delivered bytes: end the transfer and tell the server,
+    /// so it does not retransmit into the void (RFC 1350 §7: an error ends the transfer).
+    public mutating func sinkFailed(_ reason: String) -> Action {
+        if case .finished = state { return .wait }
+        return finish(.localFailure(reason), send: .error(code: .notDefined, message: "Client cannot store the file"))
+    }
+
+    /// The user stopped the transfer (Ctrl-C).
+    public mutating func cancel() -> Action {
+        switch state {
+        case .finished: return .wait
+        case .idle: return finish(.cancelled, send: nil)
+        default: return finish(.cancelled, send: .error(code: .notDefined, message: "Transfer cancelled by the user"))
         }
     }
 
