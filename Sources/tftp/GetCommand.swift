@@ -1,0 +1,237 @@
+import ArgumentParser
+import NIOCore
+import TFTPCore
+import UnixSignals
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `tftp get HOST[:PORT] FILE`: fetch one file, strictly, and say plainly what happened.
+struct GetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Fetch a file from a TFTP server.",
+        discussion: """
+            Examples:
+              tftp get 192.0.2.10 pxelinux.0
+              tftp get [::1]:6969 images/vmlinuz -o vmlinuz --blksize 1468 --windowsize 16
+              tftp get host file -o -        (to standard output)
+
+            The file is written to a temporary file beside the target and renamed only when \
+            the transfer succeeded. A progress line is shown when standard error is a terminal.
+
+            \(ExitStatus.help)
+            """
+    )
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case octet, netascii
+    }
+
+    @Argument(help: "The server: HOST, HOST:PORT, [IPv6] or [IPv6]:PORT (port 69 by default).")
+    var server: String
+
+    @Argument(help: "The file to fetch, as the server names it.")
+    var file: String
+
+    @Option(
+        name: .shortAndLong, help: "Where to write: a path, or - for standard output. Default: the file's base name.")
+    var output: String?
+
+    @Option(help: "Ask for this block size (RFC 2348, 8-65464). Default: leave the option out (512).")
+    var blksize: Int?
+
+    @Option(help: "Ask for this window size (RFC 7440, 1-65535). Default: leave the option out (lockstep).")
+    var windowsize: Int?
+
+    @Option(help: "Ask the server for this retransmission timeout in seconds (RFC 2349, 1-255), and use it ourselves.")
+    var timeout: Int?
+
+    @Flag(help: "Ask for the file's size (RFC 2349) and check the received length against it.")
+    var tsize = false
+
+    @Option(help: "Retransmissions without progress before giving up.")
+    var retries = 5
+
+    @Option(help: "Transfer mode: octet or netascii (line endings converted to the local form).")
+    var mode: Mode = .octet
+
+    @Flag(help: "Also print the negotiated options and retransmissions.")
+    var verbose = false
+
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
+    func validate() throws {
+        if let blksize, !(8...65464).contains(blksize) { throw ValidationError("--blksize must be 8-65464") }
+        if let windowsize, !(1...65535).contains(windowsize) {
+            throw ValidationError("--windowsize must be 1-65535")
+        }
+        if let timeout, !(1...255).contains(timeout) { throw ValidationError("--timeout must be 1-255 seconds") }
+        if !(0...100).contains(retries) { throw ValidationError("--retries must be 0-100") }
+        if file.isEmpty || file.utf8.contains(0) {
+            throw ValidationError("the file name must be non-empty, without NUL")
+        }
+        if output == nil, Self.baseName(file).isEmpty {
+            throw ValidationError("\(file) has no base name to save as; give -o")
+        }
+    }
+
+    func run() async throws {
+        let address = try resolve()
+        let target = output ?? Self.baseName(file)
+        let outputFile: OutputFile
+        do {
+            outputFile = try OutputFile(target, name: Self.baseName(file))
+        } catch {
+            Self.say("tftp: \(error)")
+            throw ExitStatus.localIOError.exitCode
+        }
+        let configuration = ClientTransfer.Configuration(
+            mode: mode == .netascii ? .netascii : .octet,
+            blockSize: blksize,
+            windowSize: windowsize,
+            timeoutSeconds: timeout,
+            requestSize: tsize,
+            retransmit: RetransmitPolicy(initialTimeout: .milliseconds(500), maxRetries: retries)
+        )
+        let meter: ProgressMeter? =
+            !quiet && ProgressMeter.standardErrorIsTerminal ? ProgressMeter(started: .now()) : nil
+        var progress: (@Sendable (Int64, Int64?) -> Void)?
+        if let meter {
+            progress = { received, total in meter.update(received: received, total: total) }
+        }
+        let report = try await Self.fetch(
+            Array(file.utf8),
+            from: address,
+            configuration: configuration,
+            into: FileSink(descriptor: outputFile.descriptor, mode: configuration.mode),
+            progress: progress
+        )
+        meter?.clear()
+        var status = ExitStatus(report.outcome)
+        if status == .success {
+            do {
+                try outputFile.commit()
+            } catch {
+                Self.say("tftp: \(error)")
+                throw ExitStatus.localIOError.exitCode
+            }
+        } else {
+            outputFile.discard()
+        }
+        if status != .success || !quiet {
+            Self.say(summary(report, address: address, target: outputFile.path))
+        }
+        if verbose { Self.say(details(report)) }
+        if case .cancelled = report.outcome { status = .cancelled }
+        if status != .success { throw status.exitCode }
+    }
+
+    /// Runs the transfer; SIGINT or SIGTERM cancels it, which tells the server. The
+    /// signals are trapped before the request goes out, so none is lost to a race.
+    private static func fetch(
+        _ filename: [UInt8],
+        from address: SocketAddress,
+        configuration: ClientTransfer.Configuration,
+        into sink: FileSink,
+        progress: (@Sendable (Int64, Int64?) -> Void)?
+    ) async throws -> ClientReport {
+        // A parent may hand us these signals blocked (the mask survives exec); Ctrl-C must work.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        return try await withThrowingTaskGroup(of: ClientReport?.self) { group in
+            group.addTask {
+                for await _ in signals { break }
+                return nil
+            }
+            group.addTask {
+                try await TFTPClient().get(
+                    filename, from: address, configuration: configuration, into: sink, progress: progress)
+            }
+            while let result = try await group.next() {
+                group.cancelAll()
+                if let result { return result }
+            }
+            throw ExitStatus.cancelled.exitCode
+        }
+    }
+
+    private func resolve() throws -> SocketAddress {
+        let parsed: ListenAddress? =
+            server.allSatisfy(\.isNumber)
+            ? nil
+            : ListenAddress(parsing: server, defaultPort: 69)
+                ?? (server.filter { $0 == ":" }.count > 1 ? ListenAddress(host: server, port: 69) : nil)
+        guard let parsed, !parsed.host.isEmpty else {
+            throw ValidationError("\(server) is not HOST, HOST:PORT, [IPv6] or [IPv6]:PORT")
+        }
+        do {
+            return try SocketAddress.makeAddressResolvingHost(parsed.host, port: parsed.port)
+        } catch {
+            Self.say("tftp: cannot resolve \(parsed.host)")
+            throw ExitStatus.timedOut.exitCode
+        }
+    }
+
+    private func summary(_ report: ClientReport, address: SocketAddress, target: String?) -> String {
+        let seconds = Double(report.duration.nanoseconds) / 1e9
+        switch report.outcome {
+        case .completed(let bytes):
+            let rate = seconds > 0 ? Double(bytes) / seconds : 0
+            let destination = target.map { " to \($0)" } ?? ""
+            return "tftp: received \(bytes) bytes\(destination) in \(ProgressMeter.format(seconds, decimals: 3)) s "
+                + "(\(ProgressMeter.rate(rate)))"
+        case .serverError(let code, let message):
+            let quoted = message.isEmpty ? "" : ": \"\(message)\""
+            return "tftp: server refused: \(code) (TFTP error \(code.rawValue)\(quoted))"
+        case .optionsRejected(let problem):
+            return "tftp: the server answered with an option we did not accept (\(problem)); sent ERROR 8"
+        case .protocolError(let reason):
+            return "tftp: protocol error: \(reason)"
+        case .timedOut:
+            if report.server == nil {
+                return "tftp: no answer from \(address.display) after \(retries + 1) tries"
+            }
+            return "tftp: the server stopped answering after \(report.bytes) bytes"
+        case .localFailure(let reason):
+            return "tftp: cannot write \(output ?? Self.baseName(file)): \(reason)"
+        case .cancelled:
+            return "tftp: interrupted; the server was told and the partial file removed"
+        }
+    }
+
+    private func details(_ report: ClientReport) -> String {
+        var parts: [String] = []
+        if report.optionsAcknowledged {
+            parts.append("blksize=\(report.blockSize)")
+            parts.append("windowsize=\(report.windowSize)")
+            if let size = report.announcedSize { parts.append("tsize=\(size)") }
+            if let timeout { parts.append("timeout=\(timeout)") }
+        } else if blksize != nil || windowsize != nil || timeout != nil || tsize {
+            parts.append("options ignored by the server: blksize=512 windowsize=1")
+        } else {
+            parts.append("blksize=512 windowsize=1")
+        }
+        parts.append("retransmits=\(report.retransmits)")
+        if let server = report.server { parts.append("server=\(server.display)") }
+        return "tftp: " + parts.joined(separator: " ")
+    }
+
+    /// The last component of a remote name (`/` or `\` separated).
+    static func baseName(_ name: String) -> String {
+        String(name.split(separator: "/", omittingEmptySubsequences: false).last ?? "")
+            .split(separator: "\\", omittingEmptySubsequences: false).last.map(String.init) ?? ""
+    }
+
+    static func say(_ line: String) { ProgressMeter.emit(line + "\n") }
+}
