@@ -26,4 +26,22 @@ import Testing
         #expect(atftp.status == 0, "\(atftp.output)")
         #expect(expected == Array((try? Data(contentsOf: URL(fileURLWithPath: atftpOut))) ?? Data()))
     }
+
+    /// Our client across the wrap, windowed from our server and lockstep from tftp-hpa
+    /// (which wraps to 0 as well).
+    @Test func ourClientAcrossTheWrap() throws {
+        let tree = try ServedTree(rolloverFile: true)
+        let expected = tree.contents("rollover.bin")
+        let server = try TFTPDProcess(root: tree.root)
+        let peer = try PeerServer(.tftpHPA, root: tree.root)
+        for (port, options) in [(server.port, ["--windowsize", "16"]), (peer.port, [])] {
+            let out = try tree.downloads() + "/f"
+            let result = try ExternalTool.run(
+                [GetCommandTests.tftp, "get", "127.0.0.1:\(port)", "rollover.bin", "-o", out, "--tsize"] + options,
+                seconds: 120
+            )
+            #expect(result.status == 0, "\(result.output)")
+            #expect(expected == GetCommandTests.contents(out))
+        }
+    }
 }

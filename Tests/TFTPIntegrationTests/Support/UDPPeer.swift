@@ -21,6 +21,21 @@ final class UDPPeer {
 
     deinit { close(fd) }
 
+    /// Binds to an ephemeral port on IPv4 loopback (to play a server) and returns it.
+    func bindLoopback() throws -> Int {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw TestFailure("bind: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     func send(_ bytes: [UInt8], port: Int, host: String = "127.0.0.1") {
         if family == AF_INET6 {
             var address = sockaddr_in6()
