@@ -12,7 +12,8 @@ struct TFTPDaemon: AsyncParsableCommand {
         commandName: "tftpd",
         abstract: "A read-only TFTP server for network boot (RFC 1350, 2347-2349, 7440).",
         discussion: """
-            Serves the files beneath --root. Write requests are refused. Runs in the \
+            Serves the files beneath --root over TFTP and, with --http, over HTTP/1.1 \
+            through the same path rules. Write requests are refused. Runs in the \
             foreground and logs one line per transfer to stderr. SIGTERM or SIGINT stops \
             accepting requests and lets running transfers finish within --grace-period; \
             a second signal ends them at once.
@@ -58,6 +59,30 @@ struct TFTPDaemon: AsyncParsableCommand {
     @Flag(help: "Refuse symlinks, even those that stay inside the root.")
     var noSymlinks = false
 
+    @Option(
+        name: .customLong("http"),
+        help: ArgumentHelp(
+            "Also serve the root over HTTP/1.1 on this address; repeatable. Off by default.",
+            valueName: "addr:port"
+        )
+    )
+    var http: [String] = []
+
+    @Flag(help: "HTTP: list directories (dir/ URLs); without it they get 403.")
+    var httpListing = false
+
+    @Option(help: "HTTP: most bytes of request line and headers; more gets 414 or 431.")
+    var httpMaxHeaderBytes = 16 * 1024
+
+    @Option(help: "HTTP: seconds a client may take to send its request headers; then 408.")
+    var httpHeaderTimeout = 10
+
+    @Option(help: "HTTP: seconds an idle keep-alive connection stays open.")
+    var httpIdleTimeout = 60
+
+    @Option(help: "HTTP: connections at once; further ones are closed.")
+    var httpMaxConnections = 1024
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -71,6 +96,12 @@ struct TFTPDaemon: AsyncParsableCommand {
         }
         guard (1...Options.maxWindowSize).contains(maxWindowsize) else {
             throw ValidationError("--max-windowsize must be 1...65535")
+        }
+        for text in http where ListenAddress(parsing: text) == nil {
+            throw ValidationError("--http \(text): expected ADDR:PORT, e.g. 0.0.0.0:8080 or [::]:8080")
+        }
+        guard httpMaxHeaderBytes >= 256, httpHeaderTimeout > 0, httpIdleTimeout > 0, httpMaxConnections > 0 else {
+            throw ValidationError("--http-max-header-bytes must be at least 256; HTTP timeouts and limits positive")
         }
         guard timeout > 0, minTimeout > 0, retries >= 0, maxTransfers > 0, gracePeriod >= 0 else {
             throw ValidationError("timeouts, --max-transfers must be positive; --retries, --grace-period not negative")
@@ -103,16 +134,31 @@ struct TFTPDaemon: AsyncParsableCommand {
             maxTransfers: maxTransfers,
             gracePeriod: .seconds(Int64(gracePeriod))
         )
-        let server: TFTPServer
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         do {
-            server = try TFTPServer(configuration: configuration, logger: logger)
+            let contentRoot = try ContentRoot(path: root, policy: configuration.contentPolicy)
+            services.append(
+                .init(service: try TFTPServer(configuration: configuration, root: contentRoot, logger: logger)))
+            if !http.isEmpty {
+                let httpConfiguration = HTTPConfiguration(
+                    listen: http.compactMap { ListenAddress(parsing: $0) },
+                    listing: httpListing,
+                    maxHeaderBytes: httpMaxHeaderBytes,
+                    headerTimeout: .seconds(Int64(httpHeaderTimeout)),
+                    idleTimeout: .seconds(Int64(httpIdleTimeout)),
+                    maxConnections: httpMaxConnections,
+                    gracePeriod: .seconds(Int64(gracePeriod))
+                )
+                services.append(
+                    .init(service: HTTPFileServer(configuration: httpConfiguration, root: contentRoot, logger: logger)))
+            }
         } catch {
             logger.critical("\(error)")
             throw ExitCode(66)
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

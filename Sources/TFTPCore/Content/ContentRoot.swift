@@ -86,6 +86,58 @@ public final class ContentRoot: Sendable {
         return ContentFile(descriptor: fd, info: info)
     }
 
+    /// One name in a directory listing.
+    public struct DirectoryEntry: Equatable, Sendable {
+        public var name: [UInt8]
+        public var isDirectory: Bool
+    }
+
+    /// The entries of a directory beneath the root, sorted by name, for the HTTP listing.
+    /// The same door and rules as ``open(_:)``: opened beneath the root, world-readable
+    /// by default. Names starting with `.` are left out (hidden, and the temporary
+    /// files of uploads in progress).
+    public func list(_ name: RequestPath) throws(ContentError) -> [DirectoryEntry] {
+        let fd = try openDescriptor(name.relativePath)
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let error = errno
+            Glibc.close(fd)
+            throw .io(errno: error)
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            Glibc.close(fd)
+            throw .notRegularFile
+        }
+        if policy.requireWorldReadable && info.st_mode & S_IROTH == 0 {
+            Glibc.close(fd)
+            throw .notReadable
+        }
+        guard let directory = fdopendir(fd) else {
+            let error = errno
+            Glibc.close(fd)
+            throw .io(errno: error)
+        }
+        defer { closedir(directory) }
+        var entries: [DirectoryEntry] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix(while: { $0 != 0 }))
+            }
+            guard let first = name.first, first != UInt8(ascii: ".") else { continue }
+            var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
+            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+                // Never followed: a symlink is listed as a name, and where it leads is
+                // decided by the door when it is requested.
+                var target = stat()
+                isDirectory =
+                    name.withCString { fstatat(dirfd(directory), $0, &target, AT_SYMLINK_NOFOLLOW) } == 0
+                    && target.st_mode & S_IFMT == S_IFDIR
+            }
+            entries.append(DirectoryEntry(name: name, isDirectory: isDirectory))
+        }
+        return entries.sorted { $0.name.lexicographicallyPrecedes($1.name) }
+    }
+
     private static let openFlags: Int32 = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC
 
     private func openDescriptor(_ relative: [UInt8]) throws(ContentError) -> Int32 {

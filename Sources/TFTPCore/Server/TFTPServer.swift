@@ -16,17 +16,19 @@ public struct TFTPServer: Service {
     private let group: any EventLoopGroup
     private let onListening: @Sendable ([SocketAddress]) -> Void
 
-    /// Opens the root (failing early when it cannot be used).
+    /// Opens the root (failing early when it cannot be used), or shares `root` with the
+    /// HTTP listener so both serve through the same door.
     /// - Parameter onListening: called once every listener is bound, with their addresses
     ///   (port 0 in the configuration becomes the real port here).
     public init(
         configuration: ServerConfiguration,
+        root: ContentRoot? = nil,
         logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         onListening: @escaping @Sendable ([SocketAddress]) -> Void = { _ in }
     ) throws {
         self.configuration = configuration
-        self.root = try ContentRoot(path: configuration.root, policy: configuration.contentPolicy)
+        self.root = try root ?? ContentRoot(path: configuration.root, policy: configuration.contentPolicy)
         self.logger = logger
         self.group = group
         self.onListening = onListening

@@ -1,0 +1,10 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Wall-clock seconds for HTTP dates; the only place the HTTP side reads the clock.
+enum HTTPClock {
+    static var now: Int { Int(time(nil)) }
+}

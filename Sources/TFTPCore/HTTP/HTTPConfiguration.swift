@@ -1,0 +1,40 @@
+import NIOCore
+
+/// The HTTP listener's settings; every limit has a production default.
+public struct HTTPConfiguration: Sendable {
+    public var listen: [ListenAddress]
+    /// Serve an HTML listing for `dir/` URLs (off: 403).
+    public var listing: Bool
+    /// Request line plus headers; past it: 414 (still in the request line) or 431.
+    public var maxHeaderBytes: Int
+    /// Longest request target; past it: 414.
+    public var maxTargetLength: Int
+    /// From the first byte of a request to the end of its headers (slowloris): 408.
+    public var headerTimeout: TimeAmount
+    /// An open keep-alive connection with no request in progress is closed after this.
+    public var idleTimeout: TimeAmount
+    /// Connections at once; further ones are closed at once.
+    public var maxConnections: Int
+    /// How long responses in flight may finish after SIGTERM.
+    public var gracePeriod: TimeAmount
+
+    public init(
+        listen: [ListenAddress],
+        listing: Bool = false,
+        maxHeaderBytes: Int = 16 * 1024,
+        maxTargetLength: Int = 4096,
+        headerTimeout: TimeAmount = .seconds(10),
+        idleTimeout: TimeAmount = .seconds(60),
+        maxConnections: Int = 1024,
+        gracePeriod: TimeAmount = .seconds(10)
+    ) {
+        self.listen = listen
+        self.listing = listing
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxTargetLength = maxTargetLength
+        self.headerTimeout = headerTimeout
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+        self.gracePeriod = gracePeriod
+    }
+}

@@ -1,0 +1,122 @@
+import NIOCore
+
+/// Sits before the HTTP decoder and bounds what a connection may cost before a request
+/// head is complete: the head's size (414/431) and the time to send it (408, slowloris),
+/// and closes connections idle between requests. ``HTTPFileHandler`` tells it when a
+/// head has arrived and when the response is done.
+final class HTTPConnectionGuard: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        /// Between requests: the idle timer runs.
+        case idle
+        /// Bytes of a head are arriving: counted, and the header timer runs.
+        case readingHead(bytes: Int, sawLineEnd: Bool)
+        /// A request is being answered.
+        case busy
+        case closed
+    }
+
+    private let configuration: HTTPConfiguration
+    private var state = State.idle
+    private var timer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+
+    init(configuration: HTTPConfiguration) {
+        self.configuration = configuration
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { arm(configuration.idleTimeout) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(configuration.idleTimeout)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        timer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        switch state {
+        case .closed:
+            return
+        case .busy:
+            break
+        case .idle:
+            state = .readingHead(bytes: 0, sawLineEnd: false)
+            arm(configuration.headerTimeout)
+            fallthrough
+        case .readingHead:
+            guard case .readingHead(let count, let sawLineEnd) = state else { break }
+            let total = count + bytes.readableBytes
+            let lineEnd = sawLineEnd || bytes.readableBytesView.contains(UInt8(ascii: "\n"))
+            state = .readingHead(bytes: total, sawLineEnd: lineEnd)
+            if total > configuration.maxHeaderBytes {
+                return reject(lineEnd ? "431 Request Header Fields Too Large" : "414 URI Too Long", context: context)
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    /// A complete head reached the handler.
+    func headReceived() {
+        if case .closed = state { return }
+        state = .busy
+        timer?.cancel()
+        timer = nil
+    }
+
+    /// The response was written; the connection stays open for the next request.
+    func responseFinished() {
+        guard case .busy = state else { return }
+        state = .idle
+        arm(configuration.idleTimeout)
+    }
+
+    private func arm(_ delay: TimeAmount) {
+        timer?.cancel()
+        guard let context else { return }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            self.timer = nil
+            guard let context = self.context else { return }
+            switch self.state {
+            case .idle:
+                self.state = .closed
+                context.close(promise: nil)
+            case .readingHead:
+                self.reject("408 Request Timeout", context: context)
+            case .busy, .closed:
+                break
+            }
+        }
+    }
+
+    /// Answers from below the decoder (its state is not trusted any more) and closes.
+    private func reject(_ status: String, context: ChannelHandlerContext) {
+        state = .closed
+        timer?.cancel()
+        let body = status + "\n"
+        let text =
+            "HTTP/1.1 \(status)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n"
+            + "Connection: close\r\nX-Content-Type-Options: nosniff\r\nDate: \(HTTPDate.format(HTTPClock.now))\r\n\r\n"
+            + body
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text))).assumeIsolated()
+            .whenComplete { _ in
+                context.close(promise: nil)
+            }
+    }
+}

@@ -1,0 +1,125 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// The HTTP/1.1 sibling: serves the same root through the same door, GET and HEAD only.
+/// A `Service`: on graceful shutdown it stops accepting, lets responses in flight finish
+/// (idle keep-alive connections are closed at once, NIO's pipelining handler closes the
+/// others after their response) for up to the grace period, then closes what is left.
+public struct HTTPFileServer: Service {
+    public let configuration: HTTPConfiguration
+    private let root: ContentRoot
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let onListening: @Sendable ([SocketAddress]) -> Void
+
+    public init(
+        configuration: HTTPConfiguration,
+        root: ContentRoot,
+        logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onListening: @escaping @Sendable ([SocketAddress]) -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.root = root
+        self.logger = logger
+        self.group = group
+        self.onListening = onListening
+    }
+
+    /// The open connections, for the connection limit and for shutdown.
+    private final class Connections: Sendable {
+        private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+        /// Registers a connection, or refuses it when `limit` are open.
+        func admit(_ channel: any Channel, limit: Int) -> Bool {
+            channels.withLock { open in
+                guard open.count < limit else { return false }
+                open[ObjectIdentifier(channel)] = channel
+                return true
+            }
+        }
+
+        func remove(_ channel: any Channel) {
+            _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        }
+
+        var all: [any Channel] { channels.withLock { Array($0.values) } }
+    }
+
+    public func run() async throws {
+        let connections = Connections()
+        var listeners: [any Channel] = []
+        do {
+            for address in configuration.listen {
+                listeners.append(try await bind(address, connections: connections))
+            }
+        } catch {
+            for listener in listeners { try? await listener.close() }
+            throw error
+        }
+        let addresses = listeners.compactMap(\.localAddress)
+        for address in addresses {
+            logger.info("accepting http connections", metadata: ["address": "\(address.display)"])
+        }
+        onListening(addresses)
+        // Runs until shutdown: graceful (SIGTERM) or cancellation.
+        try? await gracefulShutdown()
+        logger.notice("http: shutting down", metadata: ["connections": "\(connections.all.count)"])
+        for listener in listeners { try? await listener.close() }
+        for connection in connections.all {
+            connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+        let deadline = ContinuousClock.now + .nanoseconds(configuration.gracePeriod.nanoseconds)
+        while !connections.all.isEmpty, ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        for connection in connections.all { try? await connection.close() }
+    }
+
+    private func bind(_ address: ListenAddress, connections: Connections) async throws -> any Channel {
+        let configuration = configuration
+        let root = root
+        let logger = logger
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 1024)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                guard connections.admit(channel, limit: configuration.maxConnections) else {
+                    logger.warning(
+                        "http: connection limit reached",
+                        metadata: ["client": "\(channel.remoteAddress?.display ?? "?")"])
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in connections.remove(channel) }
+                return channel.eventLoop.makeCompletedFuture {
+                    let connectionGuard = HTTPConnectionGuard(configuration: configuration)
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(connectionGuard)
+                    var limits = NIOHTTPDecoderLimitConfiguration()
+                    limits.maxHeaderFieldSize = configuration.maxHeaderBytes
+                    limits.maxHeaderListSize = configuration.maxHeaderBytes
+                    limits.maxHeaderFieldCount = 256
+                    try sync.configureHTTPServerPipeline(
+                        position: .last,
+                        withPipeliningAssistance: true,
+                        withServerUpgrade: nil,
+                        withErrorHandling: false,
+                        withOutboundHeaderValidation: true,
+                        withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: limits
+                    )
+                    try sync.addHandler(HTTPParseErrorResponder(logger: logger))
+                    try sync.addHandler(
+                        HTTPFileHandler(
+                            root: root, configuration: configuration, connectionGuard: connectionGuard, logger: logger))
+                }
+            }
+            .bind(host: address.host, port: address.port)
+            .get()
+    }
+}

@@ -1,0 +1,85 @@
+/// The path of an HTTP request target (RFC 9112 §3.2 origin-form), percent-decoded into
+/// bytes and handed to the same ``RequestPath`` sanitizer TFTP uses, so `%2e%2e`, `%2f`,
+/// `%5c` and `%00` get exactly the treatment their decoded bytes get over TFTP.
+public enum HTTPRequestTarget {
+    /// Why a target cannot be used.
+    public enum Problem: Error, Equatable, Sendable {
+        /// Not origin-form (`*`, authority-form) or a malformed percent escape.
+        case malformed
+        /// The decoded name was refused by the sanitizer.
+        case content(ContentError)
+    }
+
+    /// Decodes `/a/b%20c?query#frag` into a sanitized path. The query and fragment are
+    /// ignored (static files only). The absolute form `http://host/path` (RFC 9112 §3.2.2)
+    /// is accepted for its path.
+    public static func path(_ target: String) -> Result<RequestPath, Problem> {
+        var bytes = Array(target.utf8)
+        if let end = bytes.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
+            bytes.removeSubrange(end...)
+        }
+        let schemeLength =
+            bytes.starts(with: Array("http://".utf8)) ? 7 : bytes.starts(with: Array("https://".utf8)) ? 8 : 0
+        if schemeLength > 0 {
+            let afterScheme = schemeLength
+            guard let slash = bytes[afterScheme...].firstIndex(of: UInt8(ascii: "/")) else {
+                return decodeAndSanitize([UInt8(ascii: "/")])
+            }
+            bytes.removeSubrange(..<slash)
+        }
+        guard bytes.first == UInt8(ascii: "/") else { return .failure(.malformed) }
+        return decodeAndSanitize(bytes)
+    }
+
+    private static func decodeAndSanitize(_ bytes: [UInt8]) -> Result<RequestPath, Problem> {
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%") {
+                guard index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) else {
+                    return .failure(.malformed)
+                }
+                decoded.append(high << 4 | low)
+                index += 3
+            } else {
+                decoded.append(byte)
+                index += 1
+            }
+        }
+        do {
+            return .success(try RequestPath(decoded))
+        } catch {
+            return .failure(.content(error))
+        }
+    }
+
+    private static func hex(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// Percent-encodes one name for a URL path segment (RFC 3986 unreserved kept).
+    public static func encode(_ name: [UInt8]) -> String {
+        var out = ""
+        for byte in name {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let digits = Array("0123456789ABCDEF".unicodeScalars)
+                out += "%"
+                out.unicodeScalars.append(digits[Int(byte >> 4)])
+                out.unicodeScalars.append(digits[Int(byte & 0xF)])
+            }
+        }
+        return out
+    }
+}

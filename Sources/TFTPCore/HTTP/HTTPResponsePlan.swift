@@ -1,0 +1,35 @@
+import NIOHTTP1
+
+/// What to answer to one HTTP request: decided by ``HTTPResponsePlanner`` (pure), carried
+/// out by ``HTTPFileHandler`` (which only writes).
+public struct HTTPResponsePlan: Equatable, Sendable {
+    public enum Body: Equatable, Sendable {
+        case none
+        /// Bytes `range` of the opened file, sent with sendfile.
+        case file(Range<Int64>)
+        /// A short generated body (an error text, a redirect note, a listing).
+        case text(String)
+    }
+
+    public var status: HTTPResponseStatus
+    public var headers: HTTPHeaders
+    public var body: Body
+    /// Whether the connection stays open after this response.
+    public var keepAlive: Bool
+
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders, body: Body, keepAlive: Bool) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.keepAlive = keepAlive
+    }
+
+    /// Bytes of body this plan sends (for the access log).
+    public var bodyLength: Int64 {
+        switch body {
+        case .none: 0
+        case .file(let range): range.upperBound - range.lowerBound
+        case .text(let text): Int64(text.utf8.count)
+        }
+    }
+}

@@ -1,0 +1,210 @@
+import NIOHTTP1
+
+/// Decides every HTTP response from the request head and what the one door to the disk
+/// said, with no I/O: method and version rules (RFC 9110 §9, §15; RFC 9112), conditional
+/// requests (RFC 9110 §13: If-None-Match before If-Modified-Since, If-Range), single
+/// byte ranges (RFC 9110 §14), and the status for each ``ContentError``.
+public struct HTTPResponsePlanner: Sendable {
+    /// The facts about an opened file that a response depends on.
+    public struct FileFacts: Equatable, Sendable {
+        public var name: [UInt8]
+        public var size: Int64
+        public var modified: (seconds: Int, nanoseconds: Int)
+        public var inode: UInt64
+
+        public init(name: [UInt8], size: Int64, modified: (seconds: Int, nanoseconds: Int), inode: UInt64) {
+            self.name = name
+            self.size = size
+            self.modified = modified
+            self.inode = inode
+        }
+
+        public static func == (a: Self, b: Self) -> Bool {
+            a.name == b.name && a.size == b.size && a.modified == b.modified && a.inode == b.inode
+        }
+
+        /// A strong validator: changes whenever the file is replaced or rewritten.
+        public var etag: String {
+            let nanoseconds = UInt64(max(0, modified.seconds)) &* 1_000_000_000 &+ UInt64(max(0, modified.nanoseconds))
+            return "\"\(String(inode, radix: 16))-\(String(size, radix: 16))-\(String(nanoseconds, radix: 16))\""
+        }
+    }
+
+    /// The verdict of the first look at a request head.
+    public enum Preflight: Equatable, Sendable {
+        /// A GET or HEAD for this path.
+        case serve(RequestPath)
+        case respond(HTTPResponsePlan)
+    }
+
+    public let head: HTTPRequestHead
+    /// Now, seconds since the epoch (for the Date header).
+    public let now: Int
+    public let maxTargetLength: Int
+
+    public init(head: HTTPRequestHead, now: Int, maxTargetLength: Int = 4096) {
+        self.head = head
+        self.now = now
+        self.maxTargetLength = maxTargetLength
+    }
+
+    private var isHead: Bool { head.method == .HEAD }
+
+    /// Version, method, Host and target checks, then the path through the sanitizer.
+    public func preflight() -> Preflight {
+        guard head.version.major == 1, head.version.minor <= 1 else {
+            return .respond(error(.httpVersionNotSupported, close: true))
+        }
+        guard head.uri.utf8.count <= maxTargetLength else { return .respond(error(.uriTooLong, close: true)) }
+        if head.version.minor == 1 && !head.headers.contains(name: "host") || head.headers["host"].count > 1 {
+            return .respond(error(.badRequest, close: true, note: "missing or repeated Host header"))
+        }
+        switch head.method {
+        case .GET, .HEAD:
+            break
+        case .RAW:
+            return .respond(error(.notImplemented, close: false))
+        default:
+            var plan = error(.methodNotAllowed, close: false)
+            plan.headers.add(name: "Allow", value: "GET, HEAD")
+            return .respond(plan)
+        }
+        switch HTTPRequestTarget.path(head.uri) {
+        case .success(let path):
+            return .serve(path)
+        case .failure(.malformed):
+            return .respond(error(.badRequest, close: false, note: "malformed request target"))
+        case .failure(.content(let problem)):
+            return .respond(refusal(problem))
+        }
+    }
+
+    /// The answer for a file that was opened and checked.
+    public func plan(file: FileFacts, path: RequestPath) -> HTTPResponsePlan {
+        if path.hasTrailingSeparator {
+            // `/kernel/` names a directory; a file is not one (as nginx answers).
+            return error(.notFound, close: false)
+        }
+        let etag = file.etag
+        let lastModified = HTTPDate.format(file.modified.seconds)
+        var headers = baseHeaders()
+        headers.add(name: "Last-Modified", value: lastModified)
+        headers.add(name: "ETag", value: etag)
+        headers.add(name: "Accept-Ranges", value: "bytes")
+        if notModified(etag: etag, modifiedSeconds: file.modified.seconds) {
+            return HTTPResponsePlan(status: .notModified, headers: headers, body: .none, keepAlive: head.isKeepAlive)
+        }
+        headers.add(name: "Content-Type", value: ContentType.forName(file.name))
+        var range: ByteRange = .none
+        if let value = head.headers.first(name: "range"), rangeApplies(etag: etag, lastModified: lastModified) {
+            range = ByteRange.parse(value, size: file.size)
+        }
+        switch range {
+        case .single(let bytes):
+            headers.add(name: "Content-Range", value: "bytes \(bytes.lowerBound)-\(bytes.upperBound - 1)/\(file.size)")
+            headers.add(name: "Content-Length", value: String(bytes.count))
+            return HTTPResponsePlan(
+                status: .partialContent, headers: headers, body: isHead ? .none : .file(bytes),
+                keepAlive: head.isKeepAlive)
+        case .unsatisfiable:
+            var plan = error(.rangeNotSatisfiable, close: false)
+            plan.headers.add(name: "Content-Range", value: "bytes */\(file.size)")
+            return plan
+        case .none, .multiple:
+            // Several ranges are answered with the whole file (RFC 9110 §14.2 allows
+            // ignoring Range); boot clients ask for one at most.
+            headers.add(name: "Content-Length", value: String(file.size))
+            return HTTPResponsePlan(
+                status: .ok, headers: headers, body: isHead ? .none : .file(0..<file.size),
+                keepAlive: head.isKeepAlive)
+        }
+    }
+
+    /// `/dir` (a directory without the slash): 301 to `/dir/`, keeping the query.
+    public func redirectToDirectory() -> HTTPResponsePlan {
+        let target = head.uri
+        let query = target.firstIndex(where: { $0 == "?" || $0 == "#" }).map { String(target[$0...]) } ?? ""
+        let path = query.isEmpty ? target : String(target[..<target.index(target.endIndex, offsetBy: -query.count)])
+        var plan = error(.movedPermanently, close: false)
+        plan.headers.add(name: "Location", value: path + "/" + query)
+        return plan
+    }
+
+    /// A listing page for a directory (only with `--http-listing`).
+    public func listing(_ html: String) -> HTTPResponsePlan {
+        var headers = baseHeaders()
+        headers.add(name: "Content-Type", value: "text/html; charset=utf-8")
+        headers.add(name: "Content-Length", value: String(html.utf8.count))
+        headers.add(name: "Cache-Control", value: "no-cache")
+        return HTTPResponsePlan(
+            status: .ok, headers: headers, body: isHead ? .none : .text(html), keepAlive: head.isKeepAlive)
+    }
+
+    /// The one mapping of ``ContentError`` to HTTP. As over TFTP, a name leading out of
+    /// the root looks like a missing file.
+    public func refusal(_ problem: ContentError) -> HTTPResponsePlan {
+        switch problem {
+        case .notFound, .outsideRoot: error(.notFound, close: false)
+        case .invalidName: error(.badRequest, close: false, note: "invalid file name")
+        case .notReadable, .notRegularFile: error(.forbidden, close: false)
+        case .directory: error(.forbidden, close: false, note: "directory listing is off")
+        case .tooLarge: error(.payloadTooLarge, close: false)
+        case .io: error(.internalServerError, close: false)
+        }
+    }
+
+    /// A short text/plain error response.
+    public func error(_ status: HTTPResponseStatus, close: Bool, note: String? = nil) -> HTTPResponsePlan {
+        let text = "\(status.code) \(status.reasonPhrase)" + (note.map { ": \($0)" } ?? "") + "\n"
+        var headers = baseHeaders()
+        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        headers.add(name: "Content-Length", value: String(text.utf8.count))
+        let keepAlive = !close && head.isKeepAlive
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        return HTTPResponsePlan(
+            status: status, headers: headers, body: isHead ? .none : .text(text), keepAlive: keepAlive)
+    }
+
+    private func baseHeaders() -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "Date", value: HTTPDate.format(now))
+        headers.add(name: "X-Content-Type-Options", value: "nosniff")
+        if !head.isKeepAlive {
+            headers.add(name: "Connection", value: "close")
+        } else if head.version.minor == 0 {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
+        return headers
+    }
+
+    /// RFC 9110 §13.1.2, §13.1.3: If-None-Match (weak comparison) wins over
+    /// If-Modified-Since.
+    private func notModified(etag: String, modifiedSeconds: Int) -> Bool {
+        let noneMatch = head.headers["if-none-match"]
+        if !noneMatch.isEmpty {
+            let tags = noneMatch.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces }
+            return tags.contains { $0 == "*" || Self.opaque($0) == Self.opaque(etag) }
+        }
+        if let since = head.headers.first(name: "if-modified-since").flatMap(HTTPDate.parse) {
+            return modifiedSeconds <= since
+        }
+        return false
+    }
+
+    /// RFC 9110 §13.1.5: a Range is honoured only if If-Range, when present, matches the
+    /// strong ETag exactly or the Last-Modified date exactly.
+    private func rangeApplies(etag: String, lastModified: String) -> Bool {
+        guard let condition = head.headers.first(name: "if-range")?.trimmingSpaces else { return true }
+        return condition == etag || condition == lastModified
+    }
+
+    private static func opaque(_ tag: String) -> String {
+        tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+    }
+}
