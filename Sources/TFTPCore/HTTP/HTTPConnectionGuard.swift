@@ -13,7 +13,8 @@ final class HTTPConnectionGuard: ChannelInboundHandler {
         /// Between requests: the idle timer runs.
         case idle
         /// Bytes of a head are arriving: counted, and the header timer runs.
-        case readingHead(bytes: Int, sawLineEnd: Bool)
+        /// `requestLineLength` is known once the first line end has arrived.
+        case readingHead(bytes: Int, requestLineLength: Int?)
         /// A request is being answered.
         case busy
         case closed
@@ -21,6 +22,9 @@ final class HTTPConnectionGuard: ChannelInboundHandler {
 
     private let configuration: HTTPConfiguration
     private var state = State.idle
+    /// The current request's first line as far as it has arrived (bounded by the head
+    /// limit), so a parse error can tell an unknown method from a malformed line.
+    private(set) var requestLine: [UInt8] = []
     private var timer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
 
@@ -57,16 +61,25 @@ final class HTTPConnectionGuard: ChannelInboundHandler {
         case .busy:
             break
         case .idle:
-            state = .readingHead(bytes: 0, sawLineEnd: false)
+            state = .readingHead(bytes: 0, requestLineLength: nil)
+            requestLine.removeAll(keepingCapacity: true)
             arm(configuration.headerTimeout)
             fallthrough
         case .readingHead:
-            guard case .readingHead(let count, let sawLineEnd) = state else { break }
+            guard case .readingHead(let count, var lineLength) = state else { break }
+            if lineLength == nil {
+                let view = bytes.readableBytesView
+                let end = view.firstIndex(of: UInt8(ascii: "\n"))
+                if let end { lineLength = count + (end - bytes.readerIndex) }
+                if requestLine.count < configuration.maxHeaderBytes { requestLine += view[..<(end ?? view.endIndex)] }
+            }
             let total = count + bytes.readableBytes
-            let lineEnd = sawLineEnd || bytes.readableBytesView.contains(UInt8(ascii: "\n"))
-            state = .readingHead(bytes: total, sawLineEnd: lineEnd)
+            state = .readingHead(bytes: total, requestLineLength: lineLength)
             if total > configuration.maxHeaderBytes {
-                return reject(lineEnd ? "431 Request Header Fields Too Large" : "414 URI Too Long", context: context)
+                // Still in the request line, or a line longer than the whole budget: 414.
+                let inRequestLine = (lineLength ?? total) > configuration.maxHeaderBytes
+                return reject(
+                    inRequestLine ? "414 URI Too Long" : "431 Request Header Fields Too Large", context: context)
             }
         }
         context.fireChannelRead(data)

@@ -113,7 +113,7 @@ public struct HTTPFileServer: Service {
                         withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: limits
                     )
-                    try sync.addHandler(HTTPParseErrorResponder(logger: logger))
+                    try sync.addHandler(HTTPParseErrorResponder(logger: logger, connectionGuard: connectionGuard))
                     try sync.addHandler(
                         HTTPFileHandler(
                             root: root, configuration: configuration, connectionGuard: connectionGuard, logger: logger))

@@ -6,6 +6,8 @@ final class TFTPDProcess: @unchecked Sendable {
     let process = Process()
     let root: String
     private(set) var port: Int = 0
+    /// The HTTP listener's port when started with `http: true`.
+    private(set) var httpPort: Int = 0
     private let output = Pipe()
     private let lock = NSCondition()
     private var log = ""
@@ -24,12 +26,12 @@ final class TFTPDProcess: @unchecked Sendable {
         binaryDirectory.appendingPathComponent(name).path
     }
 
-    init(root: String, host: String = "127.0.0.1", arguments: [String] = []) throws {
+    init(root: String, host: String = "127.0.0.1", http: Bool = false, arguments: [String] = []) throws {
         self.root = root
         process.executableURL = URL(fileURLWithPath: Self.binary("tftpd"))
         process.arguments =
             ["--root", root, "--listen", "\(host.contains(":") ? "[\(host)]" : host):0", "--log-level", "debug"]
-            + arguments
+            + (http ? ["--http", "127.0.0.1:0"] : []) + arguments
         process.standardOutput = output
         process.standardError = output
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in
@@ -51,6 +53,13 @@ final class TFTPDProcess: @unchecked Sendable {
             throw TestFailure("no port in \(line)")
         }
         port = Int(line[range].dropFirst().dropLast()) ?? 0
+        if http {
+            let httpLine = try waitForLog(containing: "accepting http connections")
+            guard let range = httpLine.range(of: #":(\d+) "#, options: .regularExpression) else {
+                throw TestFailure("no port in \(httpLine)")
+            }
+            httpPort = Int(httpLine[range].dropFirst().dropLast()) ?? 0
+        }
     }
 
     deinit {

@@ -1,0 +1,131 @@
+import NIOHTTP1
+import Testing
+
+@testable import TFTPCore
+
+@Suite struct HTTPResponsePlannerTests {
+    private let file = HTTPResponsePlanner.FileFacts(
+        name: Array("vmlinuz.efi".utf8), size: 1000, modified: (784_111_777, 5), inode: 42)
+
+    private func planner(
+        _ method: HTTPMethod = .GET, _ uri: String = "/vmlinuz.efi", version: HTTPVersion = .http1_1,
+        headers: [(String, String)] = [("Host", "x")]
+    ) -> HTTPResponsePlanner {
+        HTTPResponsePlanner(
+            head: HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(headers)),
+            now: 784_111_777)
+    }
+
+    private func served(_ planner: HTTPResponsePlanner) -> HTTPResponsePlan {
+        guard case .serve(let path) = planner.preflight() else { return planner.error(.imATeapot, close: true) }
+        return planner.plan(file: file, path: path)
+    }
+
+    private func rejected(_ planner: HTTPResponsePlanner) -> HTTPResponsePlan? {
+        guard case .respond(let plan) = planner.preflight() else { return nil }
+        return plan
+    }
+
+    @Test func getHasEveryHeader() {
+        let plan = served(planner())
+        #expect(plan.status == .ok)
+        #expect(plan.body == .file(0..<1000))
+        #expect(plan.headers["Content-Length"] == ["1000"])
+        #expect(plan.headers["Content-Type"] == ["application/efi"])
+        #expect(plan.headers["Accept-Ranges"] == ["bytes"])
+        #expect(plan.headers["X-Content-Type-Options"] == ["nosniff"])
+        #expect(plan.headers["Last-Modified"] == ["Sun, 06 Nov 1994 08:49:37 GMT"])
+        #expect(plan.headers["Date"] == ["Sun, 06 Nov 1994 08:49:37 GMT"])
+        #expect(plan.headers["ETag"] == [file.etag])
+        #expect(plan.keepAlive)
+    }
+
+    @Test func headHasTheSameHeadersAndNoBody() {
+        let get = served(planner())
+        let head = served(planner(.HEAD))
+        #expect(head.body == .none)
+        #expect(head.headers == get.headers)
+    }
+
+    @Test func conditionalRequests() {
+        #expect(served(planner(headers: [("Host", "x"), ("If-None-Match", file.etag)])).status == .notModified)
+        #expect(
+            served(planner(headers: [("Host", "x"), ("If-None-Match", "\"a\", W/\(file.etag)")])).status == .notModified
+        )
+        #expect(served(planner(headers: [("Host", "x"), ("If-None-Match", "*")])).status == .notModified)
+        #expect(served(planner(headers: [("Host", "x"), ("If-None-Match", "\"other\"")])).status == .ok)
+        let date = "Sun, 06 Nov 1994 08:49:37 GMT"
+        #expect(served(planner(headers: [("Host", "x"), ("If-Modified-Since", date)])).status == .notModified)
+        let older = "Sat, 05 Nov 1994 08:49:37 GMT"
+        #expect(served(planner(headers: [("Host", "x"), ("If-Modified-Since", older)])).status == .ok)
+        // If-None-Match wins over If-Modified-Since.
+        let both = [("Host", "x"), ("If-None-Match", "\"other\""), ("If-Modified-Since", date)]
+        #expect(served(planner(headers: both)).status == .ok)
+        #expect(served(planner(headers: [("Host", "x"), ("If-None-Match", file.etag)])).body == .none)
+    }
+
+    @Test func ranges() {
+        let partial = served(planner(headers: [("Host", "x"), ("Range", "bytes=10-19")]))
+        #expect(partial.status == .partialContent)
+        #expect(partial.body == .file(10..<20))
+        #expect(partial.headers["Content-Range"] == ["bytes 10-19/1000"])
+        #expect(partial.headers["Content-Length"] == ["10"])
+        let beyond = served(planner(headers: [("Host", "x"), ("Range", "bytes=1000-")]))
+        #expect(beyond.status == .rangeNotSatisfiable)
+        #expect(beyond.headers["Content-Range"] == ["bytes */1000"])
+        #expect(served(planner(headers: [("Host", "x"), ("Range", "bytes=0-1,4-5")])).body == .file(0..<1000))
+        let matching = [("Host", "x"), ("Range", "bytes=0-0"), ("If-Range", file.etag)]
+        #expect(served(planner(headers: matching)).status == .partialContent)
+        let stale = [("Host", "x"), ("Range", "bytes=0-0"), ("If-Range", "\"old\"")]
+        #expect(served(planner(headers: stale)).status == .ok)
+    }
+
+    @Test func methodsAndVersions() {
+        let post = rejected(planner(.POST))
+        #expect(post?.status == .methodNotAllowed)
+        #expect(post?.headers["Allow"] == ["GET, HEAD"])
+        #expect(rejected(planner(.RAW(value: "BREW")))?.status == .notImplemented)
+        #expect(rejected(planner(version: HTTPVersion(major: 2, minor: 0)))?.status == .httpVersionNotSupported)
+        #expect(rejected(planner(headers: []))?.status == .badRequest)
+        #expect(rejected(planner(headers: [("Host", "a"), ("Host", "b")]))?.status == .badRequest)
+        #expect(rejected(planner(version: .http1_0, headers: [])) == nil)
+        #expect(rejected(planner(uri: "/" + String(repeating: "a", count: 5000)))?.status == .uriTooLong)
+    }
+
+    private func planner(uri: String) -> HTTPResponsePlanner { planner(.GET, uri) }
+
+    @Test func keepAliveFollowsTheVersion() {
+        let closing = served(planner(headers: [("Host", "x"), ("Connection", "close")]))
+        #expect(!closing.keepAlive)
+        #expect(closing.headers["Connection"] == ["close"])
+        #expect(!served(planner(version: .http1_0, headers: [])).keepAlive)
+        let kept = served(planner(version: .http1_0, headers: [("Connection", "keep-alive")]))
+        #expect(kept.keepAlive)
+        #expect(kept.headers["Connection"] == ["keep-alive"])
+    }
+
+    /// The one ContentError → status mapping.
+    @Test func refusals() {
+        let p = planner()
+        #expect(p.refusal(.notFound).status == .notFound)
+        #expect(p.refusal(.outsideRoot).status == .notFound)
+        #expect(p.refusal(.invalidName).status == .badRequest)
+        #expect(p.refusal(.notReadable).status == .forbidden)
+        #expect(p.refusal(.notRegularFile).status == .forbidden)
+        #expect(p.refusal(.directory).status == .forbidden)
+        #expect(p.refusal(.io(errno: 5)).status == .internalServerError)
+        #expect(rejected(planner(uri: "/%2e%2e/x"))?.status == .badRequest)
+    }
+
+    @Test func directoryRedirectKeepsTheQuery() {
+        let plan = planner(uri: "/pxelinux.cfg?x=1").redirectToDirectory()
+        #expect(plan.status == .movedPermanently)
+        #expect(plan.headers["Location"] == ["/pxelinux.cfg/?x=1"])
+    }
+
+    @Test func fileWithTrailingSlashIsNotFound() throws {
+        let p = planner(uri: "/vmlinuz.efi/")
+        guard case .serve(let path) = p.preflight() else { return }
+        #expect(p.plan(file: file, path: path).status == .notFound)
+    }
+}
