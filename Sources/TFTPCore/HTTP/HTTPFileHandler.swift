@@ -24,6 +24,9 @@ final class HTTPFileHandler: ChannelInboundHandler {
         var started: NIODeadline
     }
 
+    /// Bodies up to this size are copied into the response instead of sent with sendfile.
+    static let copyLimit = 64 * 1024
+
     private let root: ContentRoot
     private let configuration: HTTPConfiguration
     private let connectionGuard: HTTPConnectionGuard
@@ -103,18 +106,30 @@ final class HTTPFileHandler: ChannelInboundHandler {
             context.write(
                 wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
         case .file(let range):
-            if let file = pending.file, range.lowerBound < range.upperBound {
-                let descriptor = dup(file.descriptor)
-                if descriptor >= 0 {
-                    let fileHandle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
-                    handle = fileHandle
-                    let region = FileRegion(
-                        fileHandle: fileHandle, readerIndex: Int(range.lowerBound), endIndex: Int(range.upperBound))
-                    context.write(wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
-                } else {
-                    // No descriptor left: the head promised a body we cannot send.
+            guard let file = pending.file, range.lowerBound < range.upperBound else { break }
+            let length = Int(range.upperBound - range.lowerBound)
+            if length <= Self.copyLimit {
+                // Small bodies go out with the head in one write: cheaper than a dup,
+                // a sendfile and a close for a config file or a 1 KiB script.
+                var buffer = context.channel.allocator.buffer(capacity: length)
+                do {
+                    try file.read(into: &buffer, offset: range.lowerBound, length: length)
+                    context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                } catch {
+                    // The head promised a body we cannot send.
                     context.close(promise: nil)
                 }
+            } else {
+                let descriptor = dup(file.descriptor)
+                guard descriptor >= 0 else {
+                    context.close(promise: nil)
+                    break
+                }
+                let fileHandle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
+                handle = fileHandle
+                let region = FileRegion(
+                    fileHandle: fileHandle, readerIndex: Int(range.lowerBound), endIndex: Int(range.upperBound))
+                context.write(wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
             }
         }
         let promise = context.eventLoop.makePromise(of: Void.self)
