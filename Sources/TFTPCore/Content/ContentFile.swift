@@ -53,4 +53,57 @@ public final class ContentFile: Sendable {
         }
         if failure != 0 { throw .io(errno: failure) }
     }
+
+    /// Reads `count` consecutive chunks of the file starting at `offset` (each `chunk`
+    /// bytes, the last one shorter at the end of the file: `lengths`) into `buffer`, each
+    /// placed after a gap of `gap` bytes the caller fills in (a TFTP DATA header). One
+    /// preadv for the whole window instead of a read per block.
+    public func read(
+        into buffer: inout ByteBuffer, offset: Int64, lengths: [Int], gap: Int
+    ) throws(ContentError) {
+        let total = lengths.reduce(0) { $0 + gap + $1 }
+        var failure: Int32 = 0
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { pointer in
+            guard let base = pointer.baseAddress else { return 0 }
+            var vectors: [iovec] = []
+            vectors.reserveCapacity(lengths.count)
+            var position = 0
+            for length in lengths {
+                position += gap
+                vectors.append(iovec(iov_base: base + position, iov_len: length))
+                position += length
+            }
+            let wanted = lengths.reduce(0, +)
+            var done = 0
+            var first = 0
+            while done < wanted {
+                let batch = min(vectors.count - first, 1024)  // IOV_MAX on Linux
+                let n = vectors.withUnsafeBufferPointer {
+                    preadv(descriptor, $0.baseAddress! + first, Int32(batch), off_t(offset) + off_t(done))
+                }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return 0
+                }
+                if n == 0 {
+                    failure = EIO
+                    return 0
+                }
+                done += n
+                // Skip the vectors filled completely; trim a partly filled one.
+                var consumed = n
+                while first < vectors.count, consumed >= vectors[first].iov_len {
+                    consumed -= vectors[first].iov_len
+                    first += 1
+                }
+                if consumed > 0, first < vectors.count {
+                    vectors[first].iov_base = vectors[first].iov_base.map { $0 + consumed }
+                    vectors[first].iov_len -= consumed
+                }
+            }
+            return total
+        }
+        if failure != 0 { throw .io(errno: failure) }
+    }
 }

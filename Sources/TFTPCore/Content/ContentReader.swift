@@ -40,4 +40,20 @@ public enum ContentReader: Sendable {
             buffer.writeBuffer(&slice)
         }
     }
+
+    /// Appends consecutive chunks from `offset`, each after a `gap` the caller fills in
+    /// (see ``ContentFile/read(into:offset:lengths:gap:)``).
+    public func read(into buffer: inout ByteBuffer, offset: Int64, lengths: [Int], gap: Int) throws(ContentError) {
+        switch self {
+        case .file(let file):
+            try file.read(into: &buffer, offset: offset, lengths: lengths, gap: gap)
+        case .memory:
+            var position = offset
+            for length in lengths {
+                buffer.writeRepeatingByte(0, count: gap)
+                try read(into: &buffer, offset: position, length: length)
+                position += Int64(length)
+            }
+        }
+    }
 }
