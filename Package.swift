@@ -54,6 +54,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "tftp-microbench",
+            dependencies: [
+                "TFTPCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/Micro",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "TFTPCoreTests",
             dependencies: [

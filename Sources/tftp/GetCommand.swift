@@ -167,6 +167,11 @@ struct GetCommand: AsyncParsableCommand {
     }
 
     private func resolve() throws -> SocketAddress {
+        try Self.resolve(server)
+    }
+
+    /// HOST, HOST:PORT, [IPv6], [IPv6]:PORT or a bare IPv6 address; port 69 by default.
+    static func resolve(_ server: String) throws -> SocketAddress {
         let parsed: ListenAddress? =
             server.allSatisfy(\.isNumber)
             ? nil

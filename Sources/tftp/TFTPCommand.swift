@@ -6,6 +6,6 @@ struct TFTPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tftp",
         abstract: "A strict TFTP client for checking boot servers.",
-        subcommands: [GetCommand.self]
+        subcommands: [GetCommand.self, BenchCommand.self]
     )
 }

@@ -29,6 +29,7 @@ import Testing
         ["--blksize", "1468"],
         ["--blksize", "1468", "--windowsize", "4", "--tsize"],
         ["--blksize", "8", "--windowsize", "16", "--timeout", "2"],
+        ["--blksize", "65464", "--windowsize", "2"],
     ]
 
     @Test(arguments: ServedTree.sizes, optionSets)

@@ -27,7 +27,11 @@ public struct TFTPClient: Sendable {
         let any = server.protocol == .inet6 ? "::" : "0.0.0.0"
         let channel: any Channel
         do {
+            // Room for the largest DATA we may accept plus one byte, so an oversize block
+            // is seen as one (NIO's default of 2048 bytes would cut big blocks short).
+            let capacity = 4 + max(configuration.blockSize ?? Options.defaultBlockSize, Options.defaultBlockSize) + 1
             channel = try await DatagramBootstrap(group: loop)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: capacity))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let handler = ClientHandler(

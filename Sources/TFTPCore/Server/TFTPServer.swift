@@ -216,6 +216,9 @@ public struct TFTPServer: Service {
         let channel: any Channel
         do {
             channel = try await DatagramBootstrap(group: loop)
+                // One datagram per readiness event: a transfer socket has at most one ACK
+                // waiting, and a second recvmsg would only say EAGAIN (epoll is level-triggered).
+                .channelOption(.maxMessagesPerRead, value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let handler = TransferHandler(
@@ -249,10 +252,10 @@ public struct TFTPServer: Service {
             }
         } catch {
             logger.error("transfer failed", metadata: ["client": "\(client.display)", "error": "\(error)"])
-            try? await channel.close()
+            channel.close(promise: nil)
             return nil
         }
-        try? await channel.close()
+        // The handler closed its channel when it finished; no need to wait for that here.
         return (report, .now() - started)
     }
 

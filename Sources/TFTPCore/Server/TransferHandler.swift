@@ -135,47 +135,82 @@ final class TransferHandler: ChannelInboundHandler {
             timer?.cancel()
             shutdownTimer?.cancel()
             completion.succeed(Report(outcome: outcome, options: machine.options, statistics: machine.statistics))
+            // The socket (the TID) and the read-ahead go now, not when the task next runs.
+            packets = nil
+            context.close(promise: nil)
         }
     }
 
-    /// Sends a window as one burst without a buffer per packet: the window's payloads are
-    /// read with one preadv into one buffer laid out as DATA packets back to back, each
-    /// header written into the gap before its payload. With UDP GSO (Linux ≥ 4.18) the
-    /// socket's segment size is the DATA size and each run of up to 64 packets (64 KiB)
-    /// is one sendmsg that the kernel cuts into datagrams; without it each packet is a
-    /// slice of the same buffer, and NIO sends the burst with sendmmsg. One flush.
+    /// Packets read ahead: DATA packets back to back in one buffer, for blocks
+    /// `first..<first + count`. Sending is slicing; a new buffer is read only when a window
+    /// runs past it, so a lockstep transfer costs one preadv and one allocation per
+    /// ``readAheadBytes``, not per packet. Slices handed to NIO keep the old buffer alive;
+    /// it is never written after it is filled.
+    private struct Packets {
+        var buffer: ByteBuffer
+        var first: UInt64
+        var count: Int
+    }
+    private var packets: Packets?
+
+    /// How much is read ahead at once (per transfer, so 1000 transfers hold at most 64 MB).
+    static let readAheadBytes = 64 * 1024
+
+    /// Sends a window as one burst: slices of the read-ahead packets, with UDP GSO (Linux
+    /// ≥ 4.18: the socket's segment size is the DATA size, so each run of up to 64 packets
+    /// in 64 KiB is one sendmsg the kernel cuts into datagrams) or one slice per packet,
+    /// which NIO sends with sendmmsg. One flush.
     private func send(_ window: ServerTransfer.DataWindow, context: ChannelHandlerContext) -> ContentError? {
-        guard case .success(let reader) = content else { return .io(errno: 5) }
-        var lengths: [Int] = []
-        lengths.reserveCapacity(window.count)
-        for i in 0..<window.count { lengths.append(window.block(i).length) }
         let frame = 4 + window.blockSize
-        let total = lengths.reduce(0) { $0 + 4 + $1 }
-        var buffer = context.channel.allocator.buffer(capacity: total)
-        do {
-            try reader.read(into: &buffer, offset: window.block(0).offset, lengths: lengths, gap: 4)
-        } catch {
-            return error
+        let last = window.first + UInt64(window.count)
+        let cached = packets.map { window.first >= $0.first && last <= $0.first + UInt64($0.count) } ?? false
+        if !cached {
+            do {
+                packets = try readPackets(from: window, frame: frame, allocator: context.channel.allocator)
+            } catch {
+                return error
+            }
         }
-        var position = buffer.readerIndex
-        for i in 0..<window.count {
-            buffer.setInteger(Opcode.data.rawValue, at: position)
-            buffer.setInteger(window.block(i).wire, at: position + 2)
-            position += 4 + lengths[i]
-        }
+        guard let packets else { return .io(errno: 5) }
         let perSend = window.count > 1 ? segmentsPerSend(frame: frame, context: context) : 1
         var start = 0
         while start < window.count {
             let end = min(window.count, start + perSend)
-            let offset = (start * frame)
-            let length = (start..<end).reduce(0) { $0 + 4 + lengths[$1] }
-            if let slice = buffer.getSlice(at: buffer.readerIndex + offset, length: length) {
+            let offset = Int(window.first - packets.first) * frame + start * frame
+            var length = (end - start - 1) * frame
+            length += 4 + window.block(end - 1).length
+            if let slice = packets.buffer.getSlice(at: packets.buffer.readerIndex + offset, length: length) {
                 context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: slice)), promise: nil)
             }
             start = end
         }
         context.flush()
         return nil
+    }
+
+    /// Reads the window's blocks and those after it, up to ``readAheadBytes`` and the end
+    /// of the content, with one preadv, and writes each DATA header into its gap.
+    private func readPackets(
+        from window: ServerTransfer.DataWindow, frame: Int, allocator: ByteBufferAllocator
+    ) throws(ContentError) -> Packets {
+        guard case .success(let reader) = content else { throw .io(errno: 5) }
+        let blocksInContent = window.contentSize / Int64(window.blockSize) + 1
+        let remaining = Int(max(0, min(Int64(Int.max / 2), blocksInContent - Int64(window.first) + 1)))
+        let count = min(remaining, max(window.count, Self.readAheadBytes / frame))
+        var extended = window
+        extended.count = count
+        var lengths: [Int] = []
+        lengths.reserveCapacity(count)
+        for i in 0..<count { lengths.append(extended.block(i).length) }
+        var buffer = allocator.buffer(capacity: lengths.reduce(0) { $0 + 4 + $1 })
+        try reader.read(into: &buffer, offset: extended.block(0).offset, lengths: lengths, gap: 4)
+        var position = buffer.readerIndex
+        for i in 0..<count {
+            buffer.setInteger(Opcode.data.rawValue, at: position)
+            buffer.setInteger(extended.block(i).wire, at: position + 2)
+            position += 4 + lengths[i]
+        }
+        return Packets(buffer: buffer, first: window.first, count: count)
     }
 
     /// How many DATA packets go in one write: with GSO, as many as fit in 64 segments

@@ -1,0 +1,135 @@
+import ArgumentParser
+import NIOCore
+import NIOPosix
+import TFTPCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// `tftp bench`: many transfers at once against a boot server, for people who want to
+/// know what a rack powering on will do to theirs. Prints one summary line.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Load-test a TFTP server: N transfers, C at a time.",
+        discussion: """
+            Prints one line: transfers, ok, failed, bytes, seconds, MBps (10^6 B/s of \
+            payload), transfers_per_s, p50_ms, p99_ms, retransmits; then one line per \
+            distinct failure. Exit status 0 only if every transfer succeeded.
+            """
+    )
+
+    @Argument(help: "The server: HOST, HOST:PORT, [IPv6] or [IPv6]:PORT.")
+    var server: String
+
+    @Argument(help: "The file to fetch.")
+    var file: String
+
+    @Option(name: .short, help: "Total transfers.")
+    var n = 100
+
+    @Option(name: .short, help: "Transfers at once.")
+    var c = 10
+
+    @Option(help: "Ask for this block size.")
+    var blksize: Int?
+
+    @Option(help: "Ask for this window size.")
+    var windowsize: Int?
+
+    @Option(help: "Compare every transfer with this local file.")
+    var verify: String?
+
+    @Option(help: "Retransmissions without progress before a transfer fails.")
+    var retries = 5
+
+    @Option(help: "Milliseconds to stay after the last ACK (0: none, the default for load tests).")
+    var dally = 0
+
+    func validate() throws {
+        guard n > 0, c > 0, retries >= 0, dally >= 0 else { throw ValidationError("-n, -c must be positive") }
+        if let blksize, !(8...65464).contains(blksize) { throw ValidationError("--blksize must be 8-65464") }
+        if let windowsize, !(1...65535).contains(windowsize) { throw ValidationError("--windowsize must be 1-65535") }
+    }
+
+    func run() async throws {
+        let address = try GetCommand.resolve(server)
+        let expected: [UInt8]? = try verify.map { path in
+            guard let bytes = Self.readFile(path) else { throw ValidationError("cannot read \(path)") }
+            return bytes
+        }
+        let configuration = ClientTransfer.Configuration(
+            blockSize: blksize, windowSize: windowsize,
+            retransmit: RetransmitPolicy(initialTimeout: .milliseconds(500), maxRetries: retries),
+            dally: .milliseconds(Int64(dally)))
+        let filename = Array(file.utf8)
+        let client = TFTPClient()
+        let started = NIODeadline.now()
+        var reports: [ClientReport] = []
+        reports.reserveCapacity(n)
+        await withTaskGroup(of: ClientReport?.self) { group in
+            var launched = 0
+            func launch() {
+                launched += 1
+                group.addTask {
+                    try? await client.get(
+                        filename, from: address, configuration: configuration, into: VerifyingSink(expected: expected))
+                }
+            }
+            while launched < min(c, n) { launch() }
+            for await report in group {
+                if let report { reports.append(report) }
+                if launched < n { launch() }
+            }
+        }
+        let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+        print(Self.summary(reports, total: n, seconds: seconds))
+        var failures: [String: Int] = [:]
+        for report in reports {
+            if case .completed = report.outcome { continue }
+            failures["\(report.outcome)", default: 0] += 1
+        }
+        if reports.count < n { failures["could not open a socket", default: 0] += n - reports.count }
+        for (reason, count) in failures.sorted(by: { $0.value > $1.value }) {
+            print("fail count=\(count) reason=\"\(reason)\"")
+        }
+        if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    static func summary(_ reports: [ClientReport], total: Int, seconds: Double) -> String {
+        let ok = reports.filter { if case .completed = $0.outcome { true } else { false } }
+        let bytes = ok.reduce(Int64(0)) { $0 + $1.bytes }
+        let latencies = ok.map { Double($0.duration.nanoseconds) / 1e6 }.sorted()
+        func percentile(_ p: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+        }
+        let fields: [(String, String)] = [
+            ("transfers", "\(total)"), ("ok", "\(ok.count)"), ("failed", "\(total - ok.count)"), ("bytes", "\(bytes)"),
+            ("seconds", ProgressMeter.format(seconds, decimals: 3)),
+            ("MBps", ProgressMeter.format(Double(bytes) / seconds / 1e6, decimals: 2)),
+            ("transfers_per_s", ProgressMeter.format(Double(ok.count) / seconds, decimals: 1)),
+            ("p50_ms", ProgressMeter.format(percentile(0.5), decimals: 3)),
+            ("p99_ms", ProgressMeter.format(percentile(0.99), decimals: 3)),
+            ("retransmits", "\(reports.reduce(0) { $0 + $1.retransmits })"),
+            ("blksize", "\(ok.first?.blockSize ?? 0)"), ("windowsize", "\(ok.first?.windowSize ?? 0)"),
+        ]
+        return fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+    }
+
+    static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 { return nil }
+            if n == 0 { return bytes }
+            bytes += chunk[..<n]
+        }
+    }
+}
