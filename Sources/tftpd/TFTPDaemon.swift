@@ -35,6 +35,9 @@ struct TFTPDaemon: AsyncParsableCommand {
     @Option(help: "Maximum transfers running at once; further requests get an ERROR.")
     var maxTransfers = 1000
 
+    @Option(help: "Maximum transfers at once for one client IP address (any ports); further requests get an ERROR.")
+    var maxPerClient = 256
+
     @Option(help: "Largest blksize granted (8-65464); larger requests are clamped.")
     var maxBlksize = Options.maxBlockSize
 
@@ -103,6 +106,7 @@ struct TFTPDaemon: AsyncParsableCommand {
         guard httpMaxHeaderBytes >= 256, httpHeaderTimeout > 0, httpIdleTimeout > 0, httpMaxConnections > 0 else {
             throw ValidationError("--http-max-header-bytes must be at least 256; HTTP timeouts and limits positive")
         }
+        guard maxPerClient > 0 else { throw ValidationError("--max-per-client must be positive") }
         guard timeout > 0, minTimeout > 0, retries >= 0, maxTransfers > 0, gracePeriod >= 0 else {
             throw ValidationError("timeouts, --max-transfers must be positive; --retries, --grace-period not negative")
         }
@@ -132,6 +136,7 @@ struct TFTPDaemon: AsyncParsableCommand {
             ),
             contentPolicy: ContentRoot.Policy(requireWorldReadable: !permissive, followSymlinks: !noSymlinks),
             maxTransfers: maxTransfers,
+            maxPerClient: maxPerClient,
             gracePeriod: .seconds(Int64(gracePeriod))
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []

@@ -4,31 +4,47 @@ import Testing
 
 @Suite struct TransferTableTests {
     @Test func repeatedRequestFromTheSameClientIsADuplicate() {
-        var table = TransferTable<String>(maxTransfers: 10)
-        #expect(table.admit("a:1") == .admitted)
-        #expect(table.admit("a:1") == .duplicate)
-        #expect(table.admit("a:2") == .admitted)
-        _ = table.release("a:1")
-        #expect(table.admit("a:1") == .admitted)
+        var table = TransferTable<String, String>(maxTransfers: 10)
+        #expect(table.admit("a:1", host: "a") == .admitted)
+        #expect(table.admit("a:1", host: "a") == .duplicate)
+        #expect(table.admit("a:2", host: "a") == .admitted)
+        _ = table.release("a:1", host: "a")
+        #expect(table.admit("a:1", host: "a") == .admitted)
     }
 
     @Test func limitIsEnforcedAndFreed() {
-        var table = TransferTable<Int>(maxTransfers: 2)
-        #expect(table.admit(1) == .admitted)
-        #expect(table.admit(2) == .admitted)
-        #expect(table.admit(3) == .full)
-        _ = table.release(1)
-        #expect(table.admit(3) == .admitted)
+        var table = TransferTable<Int, Int>(maxTransfers: 2)
+        #expect(table.admit(1, host: 1) == .admitted)
+        #expect(table.admit(2, host: 2) == .admitted)
+        #expect(table.admit(3, host: 3) == .full)
+        _ = table.release(1, host: 1)
+        #expect(table.admit(3, host: 3) == .admitted)
         #expect(table.count == 2)
     }
 
+    /// One address cannot hold more than its share, whatever ports it uses; others still get in.
+    @Test func perHostLimit() {
+        var table = TransferTable<String, String>(maxTransfers: 100, maxPerHost: 2)
+        #expect(table.admit("a:1", host: "a") == .admitted)
+        #expect(table.admit("a:2", host: "a") == .admitted)
+        #expect(table.admit("a:3", host: "a") == .hostLimit)
+        #expect(table.admit("b:1", host: "b") == .admitted)
+        #expect(table.count(for: "a") == 2)
+        _ = table.release("a:1", host: "a")
+        #expect(table.count(for: "a") == 1)
+        #expect(table.admit("a:3", host: "a") == .admitted)
+        // Releasing a client that is not there changes nothing.
+        _ = table.release("z:9", host: "a")
+        #expect(table.count(for: "a") == 2)
+    }
+
     @Test func shutdownRefusesAndReportsDrain() {
-        var table = TransferTable<Int>(maxTransfers: 5)
-        _ = table.admit(1)
+        var table = TransferTable<Int, Int>(maxTransfers: 5)
+        _ = table.admit(1, host: 1)
         #expect(table.beginShutdown() == false)
-        #expect(table.admit(2) == .shuttingDown)
-        #expect(table.release(1) == true)
-        var idle = TransferTable<Int>(maxTransfers: 5)
+        #expect(table.admit(2, host: 2) == .shuttingDown)
+        #expect(table.release(1, host: 1) == true)
+        var idle = TransferTable<Int, Int>(maxTransfers: 5)
         #expect(idle.beginShutdown() == true)
     }
 }

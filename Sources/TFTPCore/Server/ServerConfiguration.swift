@@ -12,6 +12,9 @@ public struct ServerConfiguration: Sendable {
     public var contentPolicy: ContentRoot.Policy
     /// Transfers running at once; an RRQ past this gets an ERROR (dnsmasq: 50, atftpd: 100).
     public var maxTransfers: Int
+    /// Transfers running at once for one client IP address (any ports): bounds what a
+    /// flood from one address, or requests spoofed with a victim's address, can take.
+    public var maxPerClient: Int
     /// How long running transfers may go on after SIGTERM before they are ended.
     public var gracePeriod: TimeAmount
 
@@ -21,6 +24,7 @@ public struct ServerConfiguration: Sendable {
         transfer: ServerTransfer.Configuration = .init(),
         contentPolicy: ContentRoot.Policy = .init(),
         maxTransfers: Int = 1000,
+        maxPerClient: Int = 256,
         gracePeriod: TimeAmount = .seconds(10)
     ) {
         self.root = root
@@ -28,6 +32,7 @@ public struct ServerConfiguration: Sendable {
         self.transfer = transfer
         self.contentPolicy = contentPolicy
         self.maxTransfers = maxTransfers
+        self.maxPerClient = maxPerClient
         self.gracePeriod = gracePeriod
     }
 }

@@ -47,22 +47,22 @@ public struct TFTPServer: Service {
     /// once a shutdown has drained.
     private final class Registry: Sendable {
         struct State {
-            var table: TransferTable<SocketAddress>
+            var table: TransferTable<SocketAddress, String>
             var listeners: [any Channel] = []
         }
         let state: Mutex<State>
 
-        init(maxTransfers: Int) {
-            state = Mutex(State(table: TransferTable(maxTransfers: maxTransfers)))
+        init(maxTransfers: Int, maxPerClient: Int) {
+            state = Mutex(State(table: TransferTable(maxTransfers: maxTransfers, maxPerHost: maxPerClient)))
         }
 
-        func admit(_ client: SocketAddress) -> TransferTable<SocketAddress>.Admission {
-            state.withLock { $0.table.admit(client) }
+        func admit(_ client: SocketAddress) -> TransferTable<SocketAddress, String>.Admission {
+            state.withLock { $0.table.admit(client, host: client.ipAddress ?? "") }
         }
 
         func release(_ client: SocketAddress) {
             let toClose = state.withLock { state -> [any Channel] in
-                state.table.release(client) ? state.listeners : []
+                state.table.release(client, host: client.ipAddress ?? "") ? state.listeners : []
             }
             for channel in toClose { channel.close(promise: nil) }
         }
@@ -78,7 +78,7 @@ public struct TFTPServer: Service {
     }
 
     public func run() async throws {
-        let registry = Registry(maxTransfers: configuration.maxTransfers)
+        let registry = Registry(maxTransfers: configuration.maxTransfers, maxPerClient: configuration.maxPerClient)
         var bindings: [(Listener, ListenAddress)] = []
         for address in configuration.listen {
             bindings.append((try await bind(address), address))
@@ -168,6 +168,9 @@ public struct TFTPServer: Service {
                         case .full:
                             logger.notice("transfer limit reached", metadata: ["client": "\(client.display)"])
                             reply = .error(code: .notDefined, message: "Server busy, try again later")
+                        case .hostLimit:
+                            logger.notice("per-client limit reached", metadata: ["client": "\(client.display)"])
+                            reply = .error(code: .notDefined, message: "Too many transfers from your address")
                         case .shuttingDown:
                             reply = .error(code: .notDefined, message: "Server shutting down")
                         }

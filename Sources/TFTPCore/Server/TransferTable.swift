@@ -1,7 +1,7 @@
 /// Admission of new transfers: the running ones by client (address and port), the
-/// global limit, and whether the server is shutting down. Pure bookkeeping; the server
-/// keeps it behind a mutex.
-public struct TransferTable<Client: Hashable & Sendable>: Sendable {
+/// global limit, the limit per client address, and whether the server is shutting down.
+/// Pure bookkeeping; the server keeps it behind a mutex.
+public struct TransferTable<Client: Hashable & Sendable, Host: Hashable & Sendable>: Sendable {
     public enum Admission: Equatable, Sendable {
         case admitted
         /// The same client (address and port) already has a transfer running: its RRQ was
@@ -9,30 +9,44 @@ public struct TransferTable<Client: Hashable & Sendable>: Sendable {
         case duplicate
         /// `maxTransfers` are running.
         case full
+        /// `maxPerHost` are running for this client's address: one address (a flood from
+        /// many ports, or a spoofed victim) cannot take the whole server.
+        case hostLimit
         case shuttingDown
     }
 
     public let maxTransfers: Int
+    public let maxPerHost: Int
     public private(set) var isShuttingDown = false
     private var active: Set<Client> = []
+    private var perHost: [Host: Int] = [:]
 
-    public init(maxTransfers: Int) {
+    public init(maxTransfers: Int, maxPerHost: Int = .max) {
         self.maxTransfers = max(1, maxTransfers)
+        self.maxPerHost = max(1, maxPerHost)
     }
 
     public var count: Int { active.count }
 
-    public mutating func admit(_ client: Client) -> Admission {
+    /// Transfers running for one address.
+    public func count(for host: Host) -> Int { perHost[host] ?? 0 }
+
+    public mutating func admit(_ client: Client, host: Host) -> Admission {
         if isShuttingDown { return .shuttingDown }
         if active.contains(client) { return .duplicate }
         if active.count >= maxTransfers { return .full }
+        if perHost[host, default: 0] >= maxPerHost { return .hostLimit }
         active.insert(client)
+        perHost[host, default: 0] += 1
         return .admitted
     }
 
     /// Returns true when this release leaves a shutting-down server idle.
-    public mutating func release(_ client: Client) -> Bool {
-        active.remove(client)
+    public mutating func release(_ client: Client, host: Host) -> Bool {
+        if active.remove(client) != nil {
+            let left = perHost[host, default: 1] - 1
+            perHost[host] = left > 0 ? left : nil
+        }
         return isShuttingDown && active.isEmpty
     }
 
