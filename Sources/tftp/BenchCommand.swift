@@ -34,25 +34,16 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .short, help: "Transfers at once.")
     var c = 10
 
-    @Option(help: "Ask for this block size.")
-    var blksize: Int?
-
-    @Option(help: "Ask for this window size.")
-    var windowsize: Int?
+    @OptionGroup var transfer: TransferFlags
 
     @Option(help: "Compare every transfer with this local file.")
     var verify: String?
-
-    @Option(help: "Retransmissions without progress before a transfer fails.")
-    var retries = 5
 
     @Option(help: "Milliseconds to stay after the last ACK (0: none, the default for load tests).")
     var dally = 0
 
     func validate() throws {
-        guard n > 0, c > 0, retries >= 0, dally >= 0 else { throw ValidationError("-n, -c must be positive") }
-        if let blksize, !(8...65464).contains(blksize) { throw ValidationError("--blksize must be 8-65464") }
-        if let windowsize, !(1...65535).contains(windowsize) { throw ValidationError("--windowsize must be 1-65535") }
+        guard n > 0, c > 0, dally >= 0 else { throw ValidationError("-n, -c must be positive, --dally not negative") }
     }
 
     func run() async throws {
@@ -62,8 +53,8 @@ struct BenchCommand: AsyncParsableCommand {
             return bytes
         }
         let configuration = ClientTransfer.Configuration(
-            blockSize: blksize, windowSize: windowsize,
-            retransmit: RetransmitPolicy(initialTimeout: .milliseconds(500), maxRetries: retries),
+            blockSize: transfer.blksize, windowSize: transfer.windowsize,
+            retransmit: RetransmitPolicy(initialTimeout: .milliseconds(500), maxRetries: transfer.retries),
             dally: .milliseconds(Int64(dally)))
         let filename = Array(file.utf8)
         let client = TFTPClient()

@@ -43,20 +43,13 @@ struct GetCommand: AsyncParsableCommand {
         name: .shortAndLong, help: "Where to write: a path, or - for standard output. Default: the file's base name.")
     var output: String?
 
-    @Option(help: "Ask for this block size (RFC 2348, 8-65464). Default: leave the option out (512).")
-    var blksize: Int?
-
-    @Option(help: "Ask for this window size (RFC 7440, 1-65535). Default: leave the option out (lockstep).")
-    var windowsize: Int?
+    @OptionGroup var transfer: TransferFlags
 
     @Option(help: "Ask the server for this retransmission timeout in seconds (RFC 2349, 1-255), and use it ourselves.")
     var timeout: Int?
 
     @Flag(help: "Ask for the file's size (RFC 2349) and check the received length against it.")
     var tsize = false
-
-    @Option(help: "Retransmissions without progress before giving up.")
-    var retries = 5
 
     @Option(help: "Transfer mode: octet or netascii (line endings converted to the local form).")
     var mode: Mode = .octet
@@ -68,12 +61,7 @@ struct GetCommand: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if let blksize, !(8...65464).contains(blksize) { throw ValidationError("--blksize must be 8-65464") }
-        if let windowsize, !(1...65535).contains(windowsize) {
-            throw ValidationError("--windowsize must be 1-65535")
-        }
         if let timeout, !(1...255).contains(timeout) { throw ValidationError("--timeout must be 1-255 seconds") }
-        if !(0...100).contains(retries) { throw ValidationError("--retries must be 0-100") }
         if file.isEmpty || file.utf8.contains(0) {
             throw ValidationError("the file name must be non-empty, without NUL")
         }
@@ -94,11 +82,11 @@ struct GetCommand: AsyncParsableCommand {
         }
         let configuration = ClientTransfer.Configuration(
             mode: mode == .netascii ? .netascii : .octet,
-            blockSize: blksize,
-            windowSize: windowsize,
+            blockSize: transfer.blksize,
+            windowSize: transfer.windowsize,
             timeoutSeconds: timeout,
             requestSize: tsize,
-            retransmit: RetransmitPolicy(initialTimeout: .milliseconds(500), maxRetries: retries)
+            retransmit: RetransmitPolicy(initialTimeout: .milliseconds(500), maxRetries: transfer.retries)
         )
         let meter: ProgressMeter? =
             !quiet && ProgressMeter.standardErrorIsTerminal ? ProgressMeter(started: .now()) : nil
@@ -205,7 +193,7 @@ struct GetCommand: AsyncParsableCommand {
             return "tftp: protocol error: \(reason)"
         case .timedOut:
             if report.server == nil {
-                return "tftp: no answer from \(address.display) after \(retries + 1) tries"
+                return "tftp: no answer from \(address.display) after \(transfer.retries + 1) tries"
             }
             return "tftp: the server stopped answering after \(report.bytes) bytes"
         case .localFailure(let reason):
@@ -222,7 +210,7 @@ struct GetCommand: AsyncParsableCommand {
             parts.append("windowsize=\(report.windowSize)")
             if let size = report.announcedSize { parts.append("tsize=\(size)") }
             if let timeout { parts.append("timeout=\(timeout)") }
-        } else if blksize != nil || windowsize != nil || timeout != nil || tsize {
+        } else if transfer.blksize != nil || transfer.windowsize != nil || timeout != nil || tsize {
             parts.append("options ignored by the server: blksize=512 windowsize=1")
         } else {
             parts.append("blksize=512 windowsize=1")

@@ -62,13 +62,7 @@ public final class ContentRoot: Sendable {
 
     /// Opens a name beneath the root and checks that it may be served.
     public func open(_ name: RequestPath) throws(ContentError) -> ContentFile {
-        let fd = try openDescriptor(name.relativePath)
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let error = errno
-            Glibc.close(fd)
-            throw .io(errno: error)
-        }
+        let (fd, info) = try openAndStat(name)
         switch info.st_mode & S_IFMT {
         case S_IFREG:
             break
@@ -97,13 +91,7 @@ public final class ContentRoot: Sendable {
     /// by default. Names starting with `.` are left out (hidden, and the temporary
     /// files of uploads in progress).
     public func list(_ name: RequestPath) throws(ContentError) -> [DirectoryEntry] {
-        let fd = try openDescriptor(name.relativePath)
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let error = errno
-            Glibc.close(fd)
-            throw .io(errno: error)
-        }
+        let (fd, info) = try openAndStat(name)
         guard info.st_mode & S_IFMT == S_IFDIR else {
             Glibc.close(fd)
             throw .notRegularFile
@@ -136,6 +124,18 @@ public final class ContentRoot: Sendable {
             entries.append(DirectoryEntry(name: name, isDirectory: isDirectory))
         }
         return entries.sorted { $0.name.lexicographicallyPrecedes($1.name) }
+    }
+
+    /// Opens beneath the root and fstats; the descriptor is closed if fstat fails.
+    private func openAndStat(_ name: RequestPath) throws(ContentError) -> (Int32, stat) {
+        let fd = try openDescriptor(name.relativePath)
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let error = errno
+            Glibc.close(fd)
+            throw .io(errno: error)
+        }
+        return (fd, info)
     }
 
     private static let openFlags: Int32 = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC
