@@ -1,9 +1,9 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
-import Synchronization
 
 /// The HTTP/1.1 sibling: serves the same root through the same door, GET and HEAD only.
 /// A `Service`: on graceful shutdown it stops accepting, lets responses in flight finish
@@ -32,11 +32,11 @@ public struct HTTPFileServer: Service {
 
     /// The open connections, for the connection limit and for shutdown.
     private final class Connections: Sendable {
-        private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+        private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
         /// Registers a connection, or refuses it when `limit` are open.
         func admit(_ channel: any Channel, limit: Int) -> Bool {
-            channels.withLock { open in
+            channels.withLockedValue { open in
                 guard open.count < limit else { return false }
                 open[ObjectIdentifier(channel)] = channel
                 return true
@@ -44,10 +44,10 @@ public struct HTTPFileServer: Service {
         }
 
         func remove(_ channel: any Channel) {
-            _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+            _ = channels.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
         }
 
-        var all: [any Channel] { channels.withLock { Array($0.values) } }
+        var all: [any Channel] { channels.withLockedValue { Array($0.values) } }
     }
 
     public func run() async throws {

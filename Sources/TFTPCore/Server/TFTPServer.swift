@@ -1,8 +1,8 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-import Synchronization
 
 /// The TFTP server: listens on every configured address and runs one child task per
 /// transfer in a structured task group (DESIGN "Concurrency"). A `Service`, so a
@@ -44,24 +44,26 @@ public struct TFTPServer: Service {
     }
 
     /// Shared between listeners and transfer tasks: who runs, and the listeners to close
-    /// once a shutdown has drained.
+    /// once a shutdown has drained. Behind NIO's pthread-based lock rather than
+    /// `Synchronization.Mutex`, whose futex ThreadSanitizer does not see as synchronization
+    /// (it reported false races here).
     private final class Registry: Sendable {
         struct State {
             var table: TransferTable<SocketAddress, String>
             var listeners: [any Channel] = []
         }
-        let state: Mutex<State>
+        let state: NIOLockedValueBox<State>
 
         init(maxTransfers: Int, maxPerClient: Int) {
-            state = Mutex(State(table: TransferTable(maxTransfers: maxTransfers, maxPerHost: maxPerClient)))
+            state = NIOLockedValueBox(State(table: TransferTable(maxTransfers: maxTransfers, maxPerHost: maxPerClient)))
         }
 
         func admit(_ client: SocketAddress) -> TransferTable<SocketAddress, String>.Admission {
-            state.withLock { $0.table.admit(client, host: client.ipAddress ?? "") }
+            state.withLockedValue { $0.table.admit(client, host: client.ipAddress ?? "") }
         }
 
         func release(_ client: SocketAddress) {
-            let toClose = state.withLock { state -> [any Channel] in
+            let toClose = state.withLockedValue { state -> [any Channel] in
                 state.table.release(client, host: client.ipAddress ?? "") ? state.listeners : []
             }
             for channel in toClose { channel.close(promise: nil) }
@@ -69,7 +71,7 @@ public struct TFTPServer: Service {
 
         /// Returns how many transfers are still running.
         func beginShutdown() -> Int {
-            let (toClose, running) = state.withLock { state -> ([any Channel], Int) in
+            let (toClose, running) = state.withLockedValue { state -> ([any Channel], Int) in
                 (state.table.beginShutdown() ? state.listeners : [], state.table.count)
             }
             for channel in toClose { channel.close(promise: nil) }
@@ -84,7 +86,7 @@ public struct TFTPServer: Service {
             bindings.append((try await bind(address), address))
         }
         let listeners = bindings
-        registry.state.withLock { $0.listeners = listeners.map { $0.0.channel } }
+        registry.state.withLockedValue { $0.listeners = listeners.map { $0.0.channel } }
         let bound = listeners.compactMap { $0.0.channel.localAddress }
         for address in bound {
             logger.info("listening", metadata: ["address": "\(address.display)", "root": "\(configuration.root)"])
