@@ -54,7 +54,9 @@ import Testing
         for _ in 0..<300 {
             let peer = try UDPPeer()
             _ = try peer.bindLoopback("127.0.0.3")
-            let options = [TransferOption(name: "blksize", value: "65464"), TransferOption(name: "windowsize", value: "64")]
+            let options = [
+                TransferOption(name: "blksize", value: "65464"), TransferOption(name: "windowsize", value: "64"),
+            ]
             peer.send(
                 .readRequest(Request(filename: Self.name("size-100003.bin"), mode: .octet, options: options)),
                 port: server.port)
