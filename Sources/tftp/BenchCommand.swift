@@ -81,7 +81,7 @@ struct BenchCommand: AsyncParsableCommand {
         var failures: [String: Int] = [:]
         for report in reports {
             if case .completed = report.outcome { continue }
-            failures["\(report.outcome)", default: 0] += 1
+            failures[report.outcome.description.replacing("\"", with: "'"), default: 0] += 1
         }
         if reports.count < n { failures["could not open a socket", default: 0] += n - reports.count }
         for (reason, count) in failures.sorted(by: { $0.value > $1.value }) {

@@ -184,9 +184,8 @@ struct GetCommand: AsyncParsableCommand {
             let destination = target.map { " to \($0)" } ?? ""
             return "tftp: received \(bytes) bytes\(destination) in \(ProgressMeter.format(seconds, decimals: 3)) s "
                 + "(\(ProgressMeter.rate(rate)))"
-        case .serverError(let code, let message):
-            let quoted = message.isEmpty ? "" : ": \"\(message)\""
-            return "tftp: server refused: \(code) (TFTP error \(code.rawValue)\(quoted))"
+        case .serverError:
+            return "tftp: \(report.outcome)"
         case .optionsRejected(let problem):
             return "tftp: the server answered with an option we did not accept (\(problem)); sent ERROR 8"
         case .protocolError(let reason):
