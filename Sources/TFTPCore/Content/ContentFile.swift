@@ -29,35 +29,18 @@ public final class ContentFile: Sendable {
         Glibc.close(descriptor)
     }
 
-    /// Appends `length` bytes from `offset` to `buffer` with pread (one descriptor, no
-    /// shared file position). A file that shrank under us is an I/O error, never a short
-    /// block that would end a transfer early.
+    /// Appends `length` bytes from `offset` to `buffer` with a positioned read (one
+    /// descriptor, no shared file position). A file that shrank under us is an I/O error,
+    /// never a short block that would end a transfer early.
     public func read(into buffer: inout ByteBuffer, offset: Int64, length: Int) throws(ContentError) {
         guard length > 0 else { return }
-        var failure: Int32 = 0
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { pointer in
-            var done = 0
-            while done < length {
-                let n = pread(descriptor, pointer.baseAddress! + done, length - done, off_t(offset) + off_t(done))
-                if n > 0 {
-                    done += n
-                } else if n == 0 {
-                    failure = EIO
-                    return 0
-                } else if errno != EINTR {
-                    failure = errno
-                    return 0
-                }
-            }
-            return done
-        }
-        if failure != 0 { throw .io(errno: failure) }
+        try read(into: &buffer, offset: offset, lengths: [length], gap: 0)
     }
 
-    /// Reads `count` consecutive chunks of the file starting at `offset` (each `chunk`
-    /// bytes, the last one shorter at the end of the file: `lengths`) into `buffer`, each
-    /// placed after a gap of `gap` bytes the caller fills in (a TFTP DATA header). One
-    /// preadv for the whole window instead of a read per block.
+    /// Reads consecutive chunks of the file starting at `offset`, of the given `lengths`,
+    /// into `buffer`, each placed after a gap of `gap` bytes the caller fills in (a TFTP
+    /// DATA header). One preadv for a whole window instead of a read per block; the same
+    /// rule for a file that shrank: an I/O error.
     public func read(
         into buffer: inout ByteBuffer, offset: Int64, lengths: [Int], gap: Int
     ) throws(ContentError) {
