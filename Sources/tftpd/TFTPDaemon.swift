@@ -1,13 +1,23 @@
 import ArgumentParser
+import Dispatch
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
 import ServiceLifecycle
+import Synchronization
 import TFTPCore
 import UnixSignals
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// `tftpd`: parses flags and wires the services; nothing else lives here.
 @main
-struct TFTPDaemon: AsyncParsableCommand {
+struct TFTPDaemon: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tftpd",
         abstract: "A read-only TFTP server for network boot (RFC 1350, 2347-2349, 7440).",
@@ -17,6 +27,14 @@ struct TFTPDaemon: AsyncParsableCommand {
             foreground and logs one line per transfer to stderr. SIGTERM or SIGINT stops \
             accepting requests and lets running transfers finish within --grace-period; \
             a second signal ends them at once.
+
+            Started as root, it binds its sockets and then serves as --user; it refuses to \
+            serve as root without --allow-root. Under systemd socket activation it takes \
+            the UDP sockets systemd passes (LISTEN_FDS) instead of binding --listen.
+
+            Exit status: 0 stopped cleanly or --check passed; 1 --check failed or a socket \
+            could not be bound; 64 usage; 66 the root cannot be served; 67 no such --user; \
+            77 refused to serve as root or could not drop privileges.
             """
     )
 
@@ -26,7 +44,7 @@ struct TFTPDaemon: AsyncParsableCommand {
     @Option(
         name: .customLong("listen"),
         help: ArgumentHelp(
-            "Address and port to listen on; repeatable. Forms: 0.0.0.0:69, [::1]:6969, :69 (all addresses, IPv4 and IPv6).",
+            "Address and port to listen on; repeatable. Forms: 0.0.0.0:69, [::1]:6969, :69 (all addresses, IPv4 and IPv6). Default :69, or none when systemd passes sockets.",
             valueName: "addr:port"
         )
     )
@@ -38,8 +56,13 @@ struct TFTPDaemon: AsyncParsableCommand {
     @Option(help: "Maximum transfers at once for one client IP address (any ports); further requests get an ERROR.")
     var maxPerClient = 256
 
-    @Option(help: "Largest blksize granted (8-65464); larger requests are clamped.")
-    var maxBlksize = Options.maxBlockSize
+    @Option(
+        help: ArgumentHelp(
+            "Largest blksize granted (8-65464); larger requests are clamped. Default: what fits the MTU of the listening interface without IP fragments (1468 on Ethernet, 1468 when unknown).",
+            valueName: "bytes"
+        )
+    )
+    var maxBlksize: Int?
 
     @Option(help: "Largest windowsize granted (1-65535); larger requests are clamped.")
     var maxWindowsize = 64
@@ -89,13 +112,69 @@ struct TFTPDaemon: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Log line format on stderr: text, logfmt or json.")
+    var logFormat: String = "text"
+
+    @Option(help: "After binding, serve as this user and its groups (needs root to start).")
+    var user: String?
+
+    @Flag(help: "Allow serving as root when started as root without --user (logged as a warning).")
+    var allowRoot = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Transfer sockets take ports from this range only, e.g. 50000:50999 for a firewall rule; a request finding none free gets an ERROR.",
+            valueName: "low:high"
+        )
+    )
+    var portRange: String?
+
+    @Flag(
+        help:
+            "Serve every transfer from the listening port (for NAT and strict firewalls), told apart by the client's address and port."
+    )
+    var singlePort = false
+
+    @Option(
+        name: .customLong("map"),
+        help: ArgumentHelp(
+            "Rewrite requested names starting with PREFIX to start with REPLACEMENT, before the path check; repeatable, applied in order. Leading / is ignored. E.g. --map tftpboot/= --map pxelinux.cfg/=site-a/pxelinux.cfg/",
+            valueName: "prefix=replacement"
+        )
+    )
+    var map: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at http://ADDR:PORT/metrics. Off by default.", valueName: "addr:port")
+    )
+    var metrics: String?
+
+    @Flag(help: "Check the configuration (root, user, addresses bindable) and exit: 0 if it would start.")
+    var check = false
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level \(logLevel)") }
         for text in listen where ListenAddress(parsing: text) == nil {
             throw ValidationError("--listen \(text): expected ADDR:PORT, e.g. 0.0.0.0:69 or [::1]:6969")
         }
-        guard (Options.minBlockSize...Options.maxBlockSize).contains(maxBlksize) else {
+        if let maxBlksize, !(Options.minBlockSize...Options.maxBlockSize).contains(maxBlksize) {
             throw ValidationError("--max-blksize must be 8...65464")
+        }
+        guard LogLineFormat(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format must be text, logfmt or json")
+        }
+        if let portRange {
+            guard Self.parsePortRange(portRange) != nil else {
+                throw ValidationError("--port-range \(portRange): expected LOW:HIGH with 1 <= LOW <= HIGH <= 65535")
+            }
+            guard !singlePort else { throw ValidationError("--port-range and --single-port exclude each other") }
+        }
+        for rule in map where FilenameMap.Rule(parsing: rule) == nil {
+            throw ValidationError("--map \(rule): expected PREFIX=REPLACEMENT with a non-empty PREFIX")
+        }
+        if let metrics, ListenAddress(parsing: metrics) == nil {
+            throw ValidationError("--metrics \(metrics): expected ADDR:PORT, e.g. 127.0.0.1:9169")
         }
         guard (1...Options.maxWindowSize).contains(maxWindowsize) else {
             throw ValidationError("--max-windowsize must be 1...65535")
@@ -112,21 +191,99 @@ struct TFTPDaemon: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    static func parsePortRange(_ text: String) -> ClosedRange<Int>? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]), 1 <= low, low <= high,
+            high <= 65535
+        else { return nil }
+        return low...high
+    }
+
+    /// Runs ``serve()`` while the main thread waits here. Swift's async main would park the
+    /// main thread with dispatch_main(), which exits it; an exited main thread keeps root's
+    /// IDs in /proc/PID/status (what ps and operators read) after the privilege drop has
+    /// changed every live thread. Blocked here, it drops with the others.
+    func run() throws {
+        let outcome = Mutex<Result<Void, any Error>>(.success(()))
+        let done = DispatchSemaphore(value: 0)
+        let command = self
+        Task {
+            do {
+                try await command.serve()
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+            }
+            done.signal()
+        }
+        done.wait()
+        try outcome.withLock { $0 }.get()
+    }
+
+    func serve() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        let format = LogLineFormat(rawValue: logFormat) ?? .text
         LoggingSystem.bootstrap { label in
+            guard format == .text else { return LineLogHandler(format: format, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "tftpd")
+        let inherited = SocketActivation.takeInheritedSockets()
+        for fd in inherited.other {
+            logger.warning("ignoring a passed socket that is not UDP", metadata: ["fd": "\(fd)"])
+        }
         let addresses =
-            listen.isEmpty ? [ListenAddress(host: "::", port: 69)] : listen.compactMap { ListenAddress(parsing: $0) }
+            listen.isEmpty && inherited.datagram.isEmpty
+            ? [ListenAddress(host: "::", port: 69)] : listen.compactMap { ListenAddress(parsing: $0) }
+        let httpAddresses = http.compactMap { ListenAddress(parsing: $0) }
+        let metricsAddress = metrics.flatMap { ListenAddress(parsing: $0) }
+        let contentPolicy = ContentRoot.Policy(requireWorldReadable: !permissive, followSymlinks: !noSymlinks)
+
+        if check {
+            let checker = ConfigurationCheck(
+                root: root, policy: contentPolicy, user: user, allowRoot: allowRoot,
+                addresses: addresses.map { ("--listen", $0, .udp) } + httpAddresses.map { ("--http", $0, .tcp) }
+                    + (metricsAddress.map { [("--metrics", $0, .tcp)] } ?? []),
+                inheritedSockets: inherited.datagram.count
+            )
+            let failures = checker.run { print($0) }
+            print(failures == 0 ? "configuration ok" : "configuration has \(failures) problem(s)")
+            throw ExitCode(failures == 0 ? 0 : 1)
+        }
+
+        // Who serves: decided before anything is bound, so a mistake costs nothing.
+        var account: ServiceAccount?
+        if let user {
+            do {
+                account = try ServiceAccount.lookup(user)
+            } catch {
+                logger.critical("\(error)")
+                throw ExitCode(67)
+            }
+            if !ServiceAccount.isRoot && getuid() != account?.uid {
+                logger.critical("\(ServiceAccount.Problem.notRoot(user))")
+                throw ExitCode(77)
+            }
+        } else if ServiceAccount.isRoot && !allowRoot {
+            logger.critical("refusing to serve as root: give --user NAME (e.g. --user tftp) or --allow-root")
+            throw ExitCode(77)
+        }
+
+        var prometheus: PrometheusCollectorRegistry?
+        if metricsAddress != nil {
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            prometheus = registry
+        }
+        let serverMetrics = ServerMetrics()
+
         let configuration = ServerConfiguration(
             root: root,
             listen: addresses,
             transfer: .init(
-                limits: NegotiationLimits(maxBlockSize: maxBlksize, maxWindowSize: maxWindowsize),
+                limits: NegotiationLimits(
+                    maxBlockSize: maxBlksize ?? Options.maxBlockSize, maxWindowSize: maxWindowsize),
                 retransmit: RetransmitPolicy(
                     initialTimeout: .milliseconds(Int64(timeout)),
                     minimumTimeout: .milliseconds(Int64(minTimeout)),
@@ -134,28 +291,71 @@ struct TFTPDaemon: AsyncParsableCommand {
                     maxRetries: retries
                 )
             ),
-            contentPolicy: ContentRoot.Policy(requireWorldReadable: !permissive, followSymlinks: !noSymlinks),
+            contentPolicy: contentPolicy,
             maxTransfers: maxTransfers,
             maxPerClient: maxPerClient,
-            gracePeriod: .seconds(Int64(gracePeriod))
+            gracePeriod: .seconds(Int64(gracePeriod)),
+            singlePort: singlePort,
+            portRange: portRange.flatMap(Self.parsePortRange),
+            filenameMap: FilenameMap(map.compactMap(FilenameMap.Rule.init(parsing:))),
+            fitBlockSizeToMTU: maxBlksize == nil,
+            inheritedSockets: inherited.datagram
         )
+        for rule in configuration.filenameMap.rules {
+            logger.info("filename map", metadata: ["rule": "\(rule)"])
+        }
+
+        // Every listener binds (port 69 needs root), then waits at the gate; the last one
+        // to arrive drops privileges, and only then is the first request read.
+        let participants = 1 + (httpAddresses.isEmpty ? 0 : 1) + (metricsAddress == nil ? 0 : 1)
+        let gate = StartupGate(expected: participants) { [allowRoot, account] in
+            if let account {
+                do {
+                    try account.become()
+                } catch {
+                    logger.critical("\(error)")
+                    throw ExitCode(77)
+                }
+                logger.notice(
+                    "dropped privileges",
+                    metadata: ["user": "\(account.name)", "uid": "\(account.uid)", "gid": "\(account.gid)"])
+            } else if ServiceAccount.isRoot && allowRoot {
+                logger.warning("serving as root (--allow-root): a flaw in tftpd would be a flaw with root's rights")
+            }
+        }
+        let arrive: @Sendable ([SocketAddress]) async throws -> Void = { _ in try await gate.arrive() }
+
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         do {
             let contentRoot = try ContentRoot(path: root, policy: configuration.contentPolicy)
             services.append(
-                .init(service: try TFTPServer(configuration: configuration, root: contentRoot, logger: logger)))
-            if !http.isEmpty {
+                .init(
+                    service: try TFTPServer(
+                        configuration: configuration, root: contentRoot, logger: logger, metrics: serverMetrics,
+                        onListening: arrive)))
+            if !httpAddresses.isEmpty {
                 let httpConfiguration = HTTPConfiguration(
-                    listen: http.compactMap { ListenAddress(parsing: $0) },
+                    listen: httpAddresses,
                     listing: httpListing,
                     maxHeaderBytes: httpMaxHeaderBytes,
                     headerTimeout: .seconds(Int64(httpHeaderTimeout)),
                     idleTimeout: .seconds(Int64(httpIdleTimeout)),
                     maxConnections: httpMaxConnections,
-                    gracePeriod: .seconds(Int64(gracePeriod))
+                    gracePeriod: .seconds(Int64(gracePeriod)),
+                    filenameMap: configuration.filenameMap
                 )
                 services.append(
-                    .init(service: HTTPFileServer(configuration: httpConfiguration, root: contentRoot, logger: logger)))
+                    .init(
+                        service: HTTPFileServer(
+                            configuration: httpConfiguration, root: contentRoot, logger: logger,
+                            metrics: serverMetrics, onListening: arrive)))
+            }
+            if let metricsAddress, let prometheus {
+                services.append(
+                    .init(
+                        service: MetricsEndpoint(
+                            address: metricsAddress, logger: logger, render: { prometheus.emitToBuffer() },
+                            onListening: arrive)))
             }
         } catch {
             logger.critical("\(error)")

@@ -313,9 +313,19 @@ import Testing
         #expect(server.timerFired(now: at(5000)) == .wait)
     }
 
+    /// Single-port mode routes a retransmitted RRQ to the running transfer: it is ignored,
+    /// whether the OACK or DATA is still unanswered.
+    @Test(arguments: [[], [("blksize", "1024")]])
+    func aRepeatedRequestIsIgnored(_ options: [(String, String)]) {
+        var server = machine(options)
+        _ = server.start(content: .success(5000), now: at(0))
+        let repeated = Packet.readRequest(Request(filename: Array("f".utf8), mode: .octet))
+        #expect(server.received(repeated, now: at(1)) == .wait)
+        #expect(server.timerFired(now: at(5000)) != .wait)
+    }
+
     @Test(arguments: [
         Packet.data(block: 1, payload: ByteBuffer()),
-        .readRequest(Request(filename: [1], mode: .octet)),
         .writeRequest(Request(filename: [1], mode: .octet)),
         .optionAcknowledgement([]),
     ])

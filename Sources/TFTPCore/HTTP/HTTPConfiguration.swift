@@ -17,6 +17,8 @@ public struct HTTPConfiguration: Sendable {
     public var maxConnections: Int
     /// How long responses in flight may finish after SIGTERM.
     public var gracePeriod: TimeAmount
+    /// `--map` rules, shared with TFTP.
+    public var filenameMap: FilenameMap
 
     public init(
         listen: [ListenAddress],
@@ -26,7 +28,8 @@ public struct HTTPConfiguration: Sendable {
         headerTimeout: TimeAmount = .seconds(10),
         idleTimeout: TimeAmount = .seconds(60),
         maxConnections: Int = 1024,
-        gracePeriod: TimeAmount = .seconds(10)
+        gracePeriod: TimeAmount = .seconds(10),
+        filenameMap: FilenameMap = .init()
     ) {
         self.listen = listen
         self.listing = listing
@@ -36,5 +39,6 @@ public struct HTTPConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
         self.gracePeriod = gracePeriod
+        self.filenameMap = filenameMap
     }
 }

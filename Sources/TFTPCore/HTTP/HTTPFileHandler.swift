@@ -31,9 +31,14 @@ final class HTTPFileHandler: ChannelInboundHandler {
     private let configuration: HTTPConfiguration
     private let connectionGuard: HTTPConnectionGuard
     private let logger: Logger
+    private let metrics: ServerMetrics
     private var pending: Pending?
 
-    init(root: ContentRoot, configuration: HTTPConfiguration, connectionGuard: HTTPConnectionGuard, logger: Logger) {
+    init(
+        root: ContentRoot, configuration: HTTPConfiguration, connectionGuard: HTTPConnectionGuard, logger: Logger,
+        metrics: ServerMetrics
+    ) {
+        self.metrics = metrics
         self.root = root
         self.configuration = configuration
         self.connectionGuard = connectionGuard
@@ -62,7 +67,8 @@ final class HTTPFileHandler: ChannelInboundHandler {
     private func answer(_ head: HTTPRequestHead) -> Pending {
         let started = NIODeadline.now()
         let planner = HTTPResponsePlanner(
-            head: head, now: HTTPClock.now, maxTargetLength: configuration.maxTargetLength)
+            head: head, now: HTTPClock.now, maxTargetLength: configuration.maxTargetLength,
+            filenameMap: configuration.filenameMap)
         let path: RequestPath
         switch planner.preflight() {
         case .respond(let plan):
@@ -158,5 +164,6 @@ final class HTTPFileHandler: ChannelInboundHandler {
         if case .failure(let error) = result { metadata["error"] = "\(error)" }
         if let range = pending.head.headers.first(name: "range") { metadata["range"] = "\(range.prefix(64))" }
         logger.info("request", metadata: metadata)
+        metrics.httpResponse(status: pending.plan.status.code, bodyBytes: Int64(pending.plan.bodyLength))
     }
 }

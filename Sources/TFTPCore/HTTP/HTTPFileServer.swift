@@ -14,18 +14,23 @@ public struct HTTPFileServer: Service {
     private let root: ContentRoot
     private let logger: Logger
     private let group: any EventLoopGroup
-    private let onListening: @Sendable ([SocketAddress]) -> Void
+    private let metrics: ServerMetrics
+    private let onListening: @Sendable ([SocketAddress]) async throws -> Void
 
+    /// - Parameter onListening: awaited once every listener is bound and before the first
+    ///   connection is accepted (the daemon drops privileges there); throwing ends `run()`.
     public init(
         configuration: HTTPConfiguration,
         root: ContentRoot,
         logger: Logger,
+        metrics: ServerMetrics = ServerMetrics(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        onListening: @escaping @Sendable ([SocketAddress]) -> Void = { _ in }
+        onListening: @escaping @Sendable ([SocketAddress]) async throws -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.root = root
         self.logger = logger
+        self.metrics = metrics
         self.group = group
         self.onListening = onListening
     }
@@ -65,7 +70,14 @@ public struct HTTPFileServer: Service {
         for address in addresses {
             logger.info("accepting http connections", metadata: ["address": "\(address.display)"])
         }
-        onListening(addresses)
+        do {
+            try await onListening(addresses)
+            // Accepting starts only now: no connection is served before privileges are dropped.
+            for listener in listeners { try await listener.setOption(.autoRead, value: true).get() }
+        } catch {
+            for listener in listeners { try? await listener.close() }
+            throw error
+        }
         // Runs until shutdown: graceful (SIGTERM) or cancellation.
         try? await gracefulShutdown()
         logger.notice("http: shutting down", metadata: ["connections": "\(connections.all.count)"])
@@ -84,10 +96,12 @@ public struct HTTPFileServer: Service {
         let configuration = configuration
         let root = root
         let logger = logger
+        let metrics = metrics
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.autoRead, value: false)
             .serverChannelOption(.backlog, value: 1024)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 guard connections.admit(channel, limit: configuration.maxConnections) else {
                     logger.warning(
@@ -116,7 +130,8 @@ public struct HTTPFileServer: Service {
                     try sync.addHandler(HTTPParseErrorResponder(logger: logger, connectionGuard: connectionGuard))
                     try sync.addHandler(
                         HTTPFileHandler(
-                            root: root, configuration: configuration, connectionGuard: connectionGuard, logger: logger))
+                            root: root, configuration: configuration, connectionGuard: connectionGuard, logger: logger,
+                            metrics: metrics))
                 }
             }
             .bind(host: address.host, port: address.port)

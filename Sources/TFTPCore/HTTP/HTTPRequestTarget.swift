@@ -13,7 +13,9 @@ public enum HTTPRequestTarget {
     /// Decodes `/a/b%20c?query#frag` into a sanitized path. The query and fragment are
     /// ignored (static files only). The absolute form `http://host/path` (RFC 9112 §3.2.2)
     /// is accepted for its path.
-    public static func path(_ target: String) -> Result<RequestPath, Problem> {
+    /// `map` rewrites the decoded name before the sanitizer, as for TFTP; a directory URL
+    /// keeps its trailing `/`.
+    public static func path(_ target: String, map: FilenameMap = .init()) -> Result<RequestPath, Problem> {
         var bytes = Array(target.utf8)
         if let end = bytes.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
             bytes.removeSubrange(end...)
@@ -23,15 +25,15 @@ public enum HTTPRequestTarget {
         if schemeLength > 0 {
             let afterScheme = schemeLength
             guard let slash = bytes[afterScheme...].firstIndex(of: UInt8(ascii: "/")) else {
-                return decodeAndSanitize([UInt8(ascii: "/")])
+                return decodeAndSanitize([UInt8(ascii: "/")], map: map)
             }
             bytes.removeSubrange(..<slash)
         }
         guard bytes.first == UInt8(ascii: "/") else { return .failure(.malformed) }
-        return decodeAndSanitize(bytes)
+        return decodeAndSanitize(bytes, map: map)
     }
 
-    private static func decodeAndSanitize(_ bytes: [UInt8]) -> Result<RequestPath, Problem> {
+    private static func decodeAndSanitize(_ bytes: [UInt8], map: FilenameMap) -> Result<RequestPath, Problem> {
         var decoded: [UInt8] = []
         decoded.reserveCapacity(bytes.count)
         var index = 0
@@ -49,7 +51,7 @@ public enum HTTPRequestTarget {
             }
         }
         do {
-            return .success(try RequestPath(decoded))
+            return .success(try RequestPath(map.apply(decoded)))
         } catch {
             return .failure(.content(error))
         }

@@ -41,11 +41,14 @@ public struct HTTPResponsePlanner: Sendable {
     /// Now, seconds since the epoch (for the Date header).
     public let now: Int
     public let maxTargetLength: Int
+    /// `--map` rules, applied to the decoded path as they are to TFTP names.
+    public let filenameMap: FilenameMap
 
-    public init(head: HTTPRequestHead, now: Int, maxTargetLength: Int = 4096) {
+    public init(head: HTTPRequestHead, now: Int, maxTargetLength: Int = 4096, filenameMap: FilenameMap = .init()) {
         self.head = head
         self.now = now
         self.maxTargetLength = maxTargetLength
+        self.filenameMap = filenameMap
     }
 
     private var isHead: Bool { head.method == .HEAD }
@@ -69,7 +72,7 @@ public struct HTTPResponsePlanner: Sendable {
             plan.headers.add(name: "Allow", value: "GET, HEAD")
             return .respond(plan)
         }
-        switch HTTPRequestTarget.path(head.uri) {
+        switch HTTPRequestTarget.path(head.uri, map: filenameMap) {
         case .success(let path):
             return .serve(path)
         case .failure(.malformed):

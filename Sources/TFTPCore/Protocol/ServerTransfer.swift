@@ -147,6 +147,11 @@ public struct ServerTransfer: Sendable {
 
     /// A well-formed packet from the client's transfer ID.
     public mutating func received(_ packet: Packet, now: NIODeadline) -> Action {
+        // A client that retransmits its request (its first reply was lost or slow) sends it
+        // from the same port. In single-port mode it reaches the transfer, not the
+        // listener: it is the request being served, not a new one, and is ignored just as
+        // the listener ignores it in the normal mode.
+        if case .readRequest = packet { return .wait }
         switch state {
         case .idle, .finished:
             return .wait

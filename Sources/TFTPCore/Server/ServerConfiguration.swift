@@ -17,6 +17,18 @@ public struct ServerConfiguration: Sendable {
     public var maxPerClient: Int
     /// How long running transfers may go on after SIGTERM before they are ended.
     public var gracePeriod: TimeAmount
+    /// Serve every transfer from the listening socket (`--single-port`), for NAT and
+    /// strict firewalls; transfers are told apart by the client's address and port.
+    public var singlePort: Bool
+    /// Ports for transfer sockets (`--port-range`); nil: any free port the kernel picks.
+    public var portRange: ClosedRange<Int>?
+    /// `--map` rules applied to requested names before the path check.
+    public var filenameMap: FilenameMap
+    /// Cap each transfer's blksize to what fits the MTU of the listener's interface (the
+    /// default of `tftpd` without `--max-blksize`; 1500 when the MTU cannot be found).
+    public var fitBlockSizeToMTU: Bool
+    /// Bound UDP sockets handed over by systemd (LISTEN_FDS), served besides ``listen``.
+    public var inheritedSockets: [CInt]
 
     public init(
         root: String,
@@ -25,7 +37,12 @@ public struct ServerConfiguration: Sendable {
         contentPolicy: ContentRoot.Policy = .init(),
         maxTransfers: Int = 1000,
         maxPerClient: Int = 256,
-        gracePeriod: TimeAmount = .seconds(10)
+        gracePeriod: TimeAmount = .seconds(10),
+        singlePort: Bool = false,
+        portRange: ClosedRange<Int>? = nil,
+        filenameMap: FilenameMap = .init(),
+        fitBlockSizeToMTU: Bool = false,
+        inheritedSockets: [CInt] = []
     ) {
         self.root = root
         self.listen = listen
@@ -34,5 +51,10 @@ public struct ServerConfiguration: Sendable {
         self.maxTransfers = maxTransfers
         self.maxPerClient = maxPerClient
         self.gracePeriod = gracePeriod
+        self.singlePort = singlePort
+        self.portRange = portRange
+        self.filenameMap = filenameMap
+        self.fitBlockSizeToMTU = fitBlockSizeToMTU
+        self.inheritedSockets = inheritedSockets
     }
 }

@@ -14,33 +14,51 @@ public struct TFTPServer: Service {
     private let root: ContentRoot
     private let logger: Logger
     private let group: any EventLoopGroup
-    private let onListening: @Sendable ([SocketAddress]) -> Void
+    private let metrics: ServerMetrics
+    private let onListening: @Sendable ([SocketAddress]) async throws -> Void
 
     /// Opens the root (failing early when it cannot be used), or shares `root` with the
     /// HTTP listener so both serve through the same door.
-    /// - Parameter onListening: called once every listener is bound, with their addresses
-    ///   (port 0 in the configuration becomes the real port here).
+    /// - Parameter onListening: awaited once every listener is bound, with their addresses
+    ///   (port 0 in the configuration becomes the real port here), before the first request
+    ///   is read: the daemon drops privileges there. Throwing ends `run()`.
     public init(
         configuration: ServerConfiguration,
         root: ContentRoot? = nil,
         logger: Logger,
+        metrics: ServerMetrics = ServerMetrics(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        onListening: @escaping @Sendable ([SocketAddress]) -> Void = { _ in }
+        onListening: @escaping @Sendable ([SocketAddress]) async throws -> Void = { _ in }
     ) throws {
         self.configuration = configuration
         self.root = try root ?? ContentRoot(path: configuration.root, policy: configuration.contentPolicy)
         self.logger = logger
+        self.metrics = metrics
         self.group = group
         self.onListening = onListening
     }
 
     private typealias Listener = NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+    private typealias Outbound = NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>
+
+    /// A bound listening socket.
+    private struct BoundListener: Sendable {
+        var channel: Listener
+        /// Its address with the real port: transfer sockets bind to the same IP.
+        var local: SocketAddress
+        /// Single-port mode: the router of the client's datagrams to their transfers.
+        var demultiplexer: NIOLoopBound<SinglePortDemultiplexer>?
+        /// The MTU blksize is fitted to, when ``ServerConfiguration/fitBlockSizeToMTU``.
+        var mtu: Int?
+    }
 
     /// A request admitted by a listener, waiting for its task.
     private struct Admitted: Sendable {
         var request: Request
         var client: SocketAddress
-        var local: ListenAddress
+        var listener: BoundListener
+        /// The listener's writer, for an ERROR when no transfer socket can be had.
+        var outbound: Outbound
     }
 
     /// Shared between listeners and transfer tasks: who runs, and the listeners to close
@@ -53,16 +71,21 @@ public struct TFTPServer: Service {
             var listeners: [any Channel] = []
         }
         let state: NIOLockedValueBox<State>
+        let metrics: ServerMetrics
 
-        init(maxTransfers: Int, maxPerClient: Int) {
+        init(maxTransfers: Int, maxPerClient: Int, metrics: ServerMetrics) {
             state = NIOLockedValueBox(State(table: TransferTable(maxTransfers: maxTransfers, maxPerHost: maxPerClient)))
+            self.metrics = metrics
         }
 
         func admit(_ client: SocketAddress) -> TransferTable<SocketAddress, String>.Admission {
-            state.withLockedValue { $0.table.admit(client, host: client.ipAddress ?? "") }
+            let admission = state.withLockedValue { $0.table.admit(client, host: client.ipAddress ?? "") }
+            if case .admitted = admission { metrics.transferStarted() }
+            return admission
         }
 
         func release(_ client: SocketAddress) {
+            defer { metrics.transferEnded() }
             let toClose = state.withLockedValue { state -> [any Channel] in
                 state.table.release(client, host: client.ipAddress ?? "") ? state.listeners : []
             }
@@ -80,28 +103,52 @@ public struct TFTPServer: Service {
     }
 
     public func run() async throws {
-        let registry = Registry(maxTransfers: configuration.maxTransfers, maxPerClient: configuration.maxPerClient)
-        var bindings: [(Listener, ListenAddress)] = []
-        for address in configuration.listen {
-            bindings.append((try await bind(address), address))
+        let metrics = metrics
+        let registry = Registry(
+            maxTransfers: configuration.maxTransfers, maxPerClient: configuration.maxPerClient, metrics: metrics)
+        var bindings: [BoundListener] = []
+        do {
+            for socket in configuration.inheritedSockets {
+                bindings.append(try await bind(inherited: socket))
+            }
+            for address in configuration.listen {
+                bindings.append(try await bind(address))
+            }
+        } catch {
+            for listener in bindings { try? await listener.channel.channel.close() }
+            throw error
         }
         let listeners = bindings
-        registry.state.withLockedValue { $0.listeners = listeners.map { $0.0.channel } }
-        let bound = listeners.compactMap { $0.0.channel.localAddress }
-        for address in bound {
-            logger.info("listening", metadata: ["address": "\(address.display)", "root": "\(configuration.root)"])
+        registry.state.withLockedValue { $0.listeners = listeners.map(\.channel.channel) }
+        let bound = listeners.map(\.local)
+        for listener in listeners {
+            var metadata: Logger.Metadata = [
+                "address": "\(listener.local.display)", "root": "\(configuration.root)",
+                "max_blksize": "\(configuration.transfer.limits.maxBlockSize)",
+            ]
+            if let mtu = listener.mtu {
+                metadata["mtu"] = "\(mtu)"
+                metadata["max_blksize"] = "\(min(configuration.transfer.limits.maxBlockSize, mtu - 32))"
+            }
+            if listener.demultiplexer != nil { metadata["mode"] = "single-port" }
+            if let range = configuration.portRange { metadata["ports"] = "\(range.lowerBound):\(range.upperBound)" }
+            logger.info("listening", metadata: metadata)
         }
-        onListening(bound)
+        do {
+            try await onListening(bound)
+        } catch {
+            for listener in listeners { try? await listener.channel.channel.close() }
+            throw error
+        }
 
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 let (admitted, continuation) = AsyncStream.makeStream(of: Admitted.self)
                 group.addTask {
                     await withDiscardingTaskGroup { listenerGroup in
-                        for (listener, address) in listeners {
+                        for listener in listeners {
                             listenerGroup.addTask {
-                                await self.listen(
-                                    listener, address: address, registry: registry, admitted: continuation)
+                                await self.listen(listener, registry: registry, admitted: continuation)
                             }
                         }
                     }
@@ -129,25 +176,73 @@ public struct TFTPServer: Service {
         logger.info("stopped")
     }
 
-    private func bind(_ address: ListenAddress) async throws -> Listener {
-        try await DatagramBootstrap(group: group)
+    private func bind(_ address: ListenAddress) async throws -> BoundListener {
+        let singlePort = configuration.singlePort
+        let (channel, demultiplexer) = try await listenerBootstrap()
+            .bind(host: address.host, port: address.port) { channel in
+                channel.eventLoop.makeCompletedFuture { try Self.wrap(channel, singlePort: singlePort) }
+            }
+        guard let local = channel.channel.localAddress else { throw ChannelError.inappropriateOperationForState }
+        return BoundListener(channel: channel, local: local, demultiplexer: demultiplexer, mtu: mtu(of: local))
+    }
+
+    /// A UDP socket handed over by systemd (socket activation), already bound.
+    private func bind(inherited socket: CInt) async throws -> BoundListener {
+        let singlePort = configuration.singlePort
+        let loop = group.next()
+        let wrapped = loop.makePromise(of: (Listener, NIOLoopBound<SinglePortDemultiplexer>?).self)
+        // The future-based call: the async withBoundSocket(_:channelInitializer:) of NIO
+        // 2.101 fails with "operation unsupported" for an inherited datagram socket.
+        let channel: any Channel
+        do {
+            channel = try await DatagramBootstrap(group: loop)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65536))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        wrapped.succeed(try Self.wrap(channel, singlePort: singlePort))
+                    }
+                }
+                .withBoundSocket(socket)
+                .get()
+        } catch {
+            wrapped.fail(error)
+            throw error
+        }
+        let (listener, demultiplexer) = try await wrapped.futureResult.get()
+        guard let local = channel.localAddress else { throw ChannelError.inappropriateOperationForState }
+        return BoundListener(channel: listener, local: local, demultiplexer: demultiplexer, mtu: mtu(of: local))
+    }
+
+    private func mtu(of local: SocketAddress) -> Int? {
+        configuration.fitBlockSizeToMTU ? InterfaceMTU.forListener(local) ?? 1500 : nil
+    }
+
+    private func listenerBootstrap() -> DatagramBootstrap {
+        DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65536))
-            .bind(host: address.host, port: address.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try Listener(wrappingChannelSynchronously: channel)
-                }
-            }
+    }
+
+    private static func wrap(
+        _ channel: any Channel, singlePort: Bool
+    ) throws -> (Listener, NIOLoopBound<SinglePortDemultiplexer>?) {
+        var bound: NIOLoopBound<SinglePortDemultiplexer>?
+        if singlePort {
+            let demultiplexer = SinglePortDemultiplexer()
+            try channel.pipeline.syncOperations.addHandler(demultiplexer)
+            bound = NIOLoopBound(demultiplexer, eventLoop: channel.eventLoop)
+        }
+        return (try Listener(wrappingChannelSynchronously: channel), bound)
     }
 
     /// Reads the listening socket until it closes: each datagram gets the pure
     /// ``ListenerDecision``, then admission by the registry.
     private func listen(
-        _ listener: Listener,
-        address: ListenAddress,
+        _ bound: BoundListener,
         registry: Registry,
         admitted: AsyncStream<Admitted>.Continuation
     ) async {
+        let listener = bound.channel
         do {
             try await listener.executeThenClose { inbound, outbound in
                 for try await envelope in inbound {
@@ -160,20 +255,29 @@ public struct TFTPServer: Service {
                         logger.debug("ignored datagram", metadata: ["client": "\(client.display)"])
                     case .reply(let packet):
                         logger.info("refused request", metadata: ["client": "\(client.display)", "reply": "\(packet)"])
+                        if case .success(.writeRequest) = decoded {
+                            metrics.requestRejected("write-request")
+                        } else {
+                            metrics.requestRejected("malformed")
+                        }
                         reply = packet
                     case .startTransfer(let request):
                         switch registry.admit(client) {
                         case .admitted:
-                            admitted.yield(Admitted(request: request, client: client, local: address))
+                            admitted.yield(
+                                Admitted(request: request, client: client, listener: bound, outbound: outbound))
                         case .duplicate:
                             logger.debug("repeated request ignored", metadata: ["client": "\(client.display)"])
                         case .full:
                             logger.notice("transfer limit reached", metadata: ["client": "\(client.display)"])
+                            metrics.requestRejected("busy")
                             reply = .error(code: .notDefined, message: "Server busy, try again later")
                         case .hostLimit:
                             logger.notice("per-client limit reached", metadata: ["client": "\(client.display)"])
+                            metrics.requestRejected("per-client-limit")
                             reply = .error(code: .notDefined, message: "Too many transfers from your address")
                         case .shuttingDown:
+                            metrics.requestRejected("shutting-down")
                             reply = .error(code: .notDefined, message: "Server shutting down")
                         }
                     }
@@ -184,7 +288,7 @@ public struct TFTPServer: Service {
                 }
             }
         } catch {
-            logger.debug("listener ended", metadata: ["address": "\(address)", "error": "\(error)"])
+            logger.debug("listener ended", metadata: ["address": "\(bound.local.display)", "error": "\(error)"])
         }
     }
 
@@ -203,72 +307,128 @@ public struct TFTPServer: Service {
         }
     }
 
-    /// One transfer: open the content through the one door, bind a fresh port (the TID)
-    /// on the listener's address, and await the handler's report and the duration; `nil`
-    /// when the transfer could not run at all (already logged).
-    private func runTransfer(_ admitted: Admitted) async -> (report: TransferHandler.Report, duration: TimeAmount)? {
+    /// One transfer: open the content through the one door, get a transfer socket (a fresh
+    /// port, one from `--port-range`, or in single-port mode the listener's own socket),
+    /// and await the session's report and the duration; `nil` when the transfer could not
+    /// run at all (already logged).
+    private func runTransfer(_ admitted: Admitted) async -> (report: TransferSession.Report, duration: TimeAmount)? {
         let started = NIODeadline.now()
         let request = admitted.request
+        let map = configuration.filenameMap
         let content: Result<ContentReader, ContentError> = Result { () throws(ContentError) in
-            let path = try RequestPath(request.filename)
+            let path = try RequestPath(map.apply(request.filename))
             let file = try root.open(path)
             return try ContentReader.make(file, mode: request.mode)
         }
-        let machine = ServerTransfer(request: request, configuration: configuration.transfer)
-        let loop = group.next()
-        let completion = loop.makePromise(of: TransferHandler.Report.self)
         let client = admitted.client
-        let channel: any Channel
-        do {
-            channel = try await DatagramBootstrap(group: loop)
-                // One datagram per readiness event: a transfer socket has at most one ACK
-                // waiting, and a second recvmsg would only say EAGAIN (epoll is level-triggered).
-                .channelOption(.maxMessagesPerRead, value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let handler = TransferHandler(
-                            machine: machine,
-                            content: content,
-                            client: client,
-                            completion: completion
-                        )
-                        try channel.pipeline.syncOperations.addHandler(handler)
-                    }
-                }
-                .bind(host: admitted.local.host, port: 0)
-                .get()
-        } catch {
-            completion.fail(error)
-            logger.error(
-                "cannot bind a transfer socket", metadata: ["client": "\(client.display)", "error": "\(error)"])
-            return nil
+        var transferConfiguration = configuration.transfer
+        if let mtu = admitted.listener.mtu {
+            transferConfiguration.limits.maxBlockSize = min(
+                transferConfiguration.limits.maxBlockSize, InterfaceMTU.blockSize(mtu: mtu, client: client))
+        }
+        let machine = ServerTransfer(request: request, configuration: transferConfiguration)
+        let completion: EventLoopPromise<TransferSession.Report>
+        let command: @Sendable (TransferSession.Command) -> Void
+        if let demultiplexer = admitted.listener.demultiplexer {
+            let loop = demultiplexer.eventLoop
+            completion = loop.makePromise()
+            let attached = try? await loop.submit {
+                let session = TransferSession(machine: machine, content: content, completion: completion)
+                return demultiplexer.value.attach(session, client: client)
+            }.get()
+            guard attached == true else {
+                completion.fail(ChannelError.ioOnClosedChannel)
+                return nil
+            }
+            command = { command in loop.execute { demultiplexer.value.handle(command, for: client) } }
+        } else {
+            let loop = group.next()
+            completion = loop.makePromise()
+            let channel: any Channel
+            do {
+                channel = try await bindTransferSocket(
+                    near: admitted.listener.local, on: loop,
+                    machine: machine, content: content, client: client, completion: completion)
+            } catch {
+                completion.fail(error)
+                logger.error(
+                    "cannot bind a transfer socket", metadata: ["client": "\(client.display)", "error": "\(error)"])
+                metrics.requestRejected("no-port")
+                let reply = Packet.error(code: .notDefined, message: "No transfer port free, try again later")
+                let buffer = reply.encoded(allocator: admitted.listener.channel.channel.allocator)
+                try? await admitted.outbound.write(AddressedEnvelope(remoteAddress: client, data: buffer))
+                return nil
+            }
+            command = { command in channel.pipeline.fireUserInboundEventTriggered(command) }
         }
         let grace = configuration.gracePeriod
-        let report: TransferHandler.Report
+        let report: TransferSession.Report
         do {
             report = try await withTaskCancellationHandler {
                 try await withGracefulShutdownHandler {
                     try await completion.futureResult.get()
                 } onGracefulShutdown: {
-                    channel.pipeline.fireUserInboundEventTriggered(TransferHandler.Command.shutdown(grace: grace))
+                    command(.shutdown(grace: grace))
                 }
             } onCancel: {
-                channel.pipeline.fireUserInboundEventTriggered(TransferHandler.Command.abort)
+                command(.abort)
             }
         } catch {
             logger.error("transfer failed", metadata: ["client": "\(client.display)", "error": "\(error)"])
-            channel.close(promise: nil)
             return nil
         }
-        // The handler closed its channel when it finished; no need to wait for that here.
+        // The session let go of its socket (or routing entry) when it finished.
         return (report, .now() - started)
+    }
+
+    /// Binds the transfer's own socket on the listener's IP: port 0 (the kernel picks), or
+    /// a free port of `--port-range`, tried from a random start so that concurrent
+    /// transfers rarely collide.
+    private func bindTransferSocket(
+        near local: SocketAddress,
+        on loop: any EventLoop,
+        machine: ServerTransfer,
+        content: Result<ContentReader, ContentError>,
+        client: SocketAddress,
+        completion: EventLoopPromise<TransferSession.Report>
+    ) async throws -> any Channel {
+        let bootstrap = DatagramBootstrap(group: loop)
+            // One datagram per readiness event: a transfer socket has at most one ACK
+            // waiting, and a second recvmsg would only say EAGAIN (epoll is level-triggered).
+            .channelOption(.maxMessagesPerRead, value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let session = TransferSession(machine: machine, content: content, completion: completion)
+                    try channel.pipeline.syncOperations.addHandler(TransferHandler(session: session, client: client))
+                }
+            }
+        var address = local
+        guard let range = configuration.portRange else {
+            address.port = 0
+            return try await bootstrap.bind(to: address).get()
+        }
+        let count = range.count
+        let first = Int.random(in: 0..<count)
+        var lastError: any Error = IOError(errnoCode: EADDRINUSE, reason: "bind")
+        for step in 0..<count {
+            address.port = range.lowerBound + (first + step) % count
+            do {
+                return try await bootstrap.bind(to: address).get()
+            } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES {
+                lastError = error
+            }
+        }
+        throw lastError
     }
 
     /// The one line per transfer (DESIGN "Errors and logs").
     private func log(
-        _ result: (report: TransferHandler.Report, duration: TimeAmount), request: Request, client: SocketAddress
+        _ result: (report: TransferSession.Report, duration: TimeAmount), request: Request, client: SocketAddress
     ) {
         let (report, duration) = result
+        metrics.record(
+            report.outcome, bytes: report.statistics.bytesAcknowledged, retransmits: report.statistics.retransmits,
+            nanoseconds: duration.nanoseconds)
         var metadata: Logger.Metadata = [
             "client": "\(client.display)",
             "file": "\(request.printableFilename)",

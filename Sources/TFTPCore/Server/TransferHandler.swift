@@ -1,90 +1,56 @@
 import NIOCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
-
-/// Runs one ``ServerTransfer`` on its own UDP channel's event loop: it feeds the machine
-/// datagrams and timer events and performs the actions it returns. No protocol decisions
-/// here: only send, read, arm the timer, finish.
-///
-/// The DATA/ACK loop stays on the event loop (DESIGN: the async channel API costs about
-/// 40 µs more per datagram); the transfer's task only awaits ``completion``.
+/// A transfer on its own UDP socket (the normal mode: the socket's port is the server's
+/// transfer ID). Hands the client's datagrams to its ``TransferSession`` and is the
+/// session's ``TransferLink``.
 ///
 /// The socket is unconnected, so it sees strangers' datagrams and answers them with
 /// ERROR 5 through the machine's rule (DESIGN: a connected socket would hide them).
-final class TransferHandler: ChannelInboundHandler {
+final class TransferHandler: ChannelInboundHandler, TransferLink {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
-    /// Events the transfer's task sends down the pipeline.
-    enum Command: Sendable {
-        /// Graceful shutdown began: end the transfer if it still runs after `grace`.
-        case shutdown(grace: TimeAmount)
-        /// End the transfer now with an ERROR to the client.
-        case abort
-    }
-
-    /// What the transfer's task learns at the end.
-    struct Report: Sendable {
-        var outcome: ServerTransfer.Outcome
-        var options: Options
-        var statistics: ServerTransfer.Statistics
-    }
-
-    private var machine: ServerTransfer
-    private let content: Result<ContentReader, ContentError>
+    private let session: TransferSession
     private let client: SocketAddress
-    private let completion: EventLoopPromise<Report>
-    private var timer: Scheduled<Void>?
-    private var timerDeadline: NIODeadline?
-    private var shutdownTimer: Scheduled<Void>?
-    private var finished = false
-    /// The socket's UDP_SEGMENT size once decided (0: GSO off).
-    private var segmentSize: Int?
+    private var context: ChannelHandlerContext?
 
-    init(
-        machine: ServerTransfer,
-        content: Result<ContentReader, ContentError>,
-        client: SocketAddress,
-        completion: EventLoopPromise<Report>
-    ) {
-        self.machine = machine
-        self.content = content
+    init(session: TransferSession, client: SocketAddress) {
+        self.session = session
         self.client = client
-        self.completion = completion
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // A socket handed over already bound is active before its handler is added.
+        if context.channel.isActive { session.start(on: self) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let size = content.map(\.size)
-        perform(machine.start(content: size, now: .now()), context: context)
+        session.start(on: self)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // Closed under us: the transfer cannot go on.
-        if !finished { perform(machine.abort(), context: context) }
+        session.linkClosed()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        let decoded = Packet.decode(envelope.data)
         guard envelope.remoteAddress == client else {
-            if let reply = ServerTransfer.replyToStranger(decoded) {
-                write(reply, to: envelope.remoteAddress, context: context)
-                context.flush()
+            if let reply = ServerTransfer.replyToStranger(Packet.decode(envelope.data)) {
+                let buffer = reply.encoded(allocator: context.channel.allocator)
+                context.writeAndFlush(
+                    wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: buffer)),
+                    promise: nil)
             }
             return
         }
-        switch decoded {
-        case .success(let packet):
-            perform(machine.received(packet, now: .now()), context: context)
-        case .failure:
-            perform(machine.receivedMalformed(now: .now()), context: context)
-        }
+        session.received(envelope.data)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -92,164 +58,32 @@ final class TransferHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard let command = event as? Command else {
+        guard let command = event as? TransferSession.Command else {
             context.fireUserInboundEventTriggered(event)
             return
         }
-        switch command {
-        case .abort:
-            perform(machine.abort(), context: context)
-        case .shutdown(let grace):
-            guard !finished, shutdownTimer == nil else { return }
-            shutdownTimer = context.eventLoop.assumeIsolated().scheduleTask(in: grace) { [self] in
-                self.perform(self.machine.abort(), context: context)
-            }
-        }
+        session.handle(command)
     }
 
-    // MARK: - Performing actions
+    // MARK: - TransferLink
 
-    private func perform(_ action: ServerTransfer.Action, context: ChannelHandlerContext) {
-        switch action {
-        case .send(let packet, let deadline):
-            write(packet, to: client, context: context)
-            context.flush()
-            arm(deadline, context: context)
-        case .sendWindow(let window, let deadline):
-            if let failure = send(window, context: context) {
-                perform(machine.contentFailed(failure), context: context)
-                return
-            }
-            arm(deadline, context: context)
-        case .armTimer(let deadline):
-            arm(deadline, context: context)
-        case .wait:
-            break
-        case .finish(let outcome, let packet):
-            guard !finished else { return }
-            finished = true
-            if let packet {
-                write(packet, to: client, context: context)
-                context.flush()
-            }
-            timer?.cancel()
-            shutdownTimer?.cancel()
-            completion.succeed(Report(outcome: outcome, options: machine.options, statistics: machine.statistics))
-            // The socket (the TID) and the read-ahead go now, not when the task next runs.
-            packets = nil
-            context.close(promise: nil)
+    var eventLoop: any EventLoop { context!.eventLoop }
+    var allocator: ByteBufferAllocator { context!.channel.allocator }
+
+    func write(_ data: ByteBuffer, segmentSize: Int?) {
+        guard let context else { return }
+        let metadata = segmentSize.map {
+            AddressedEnvelope<ByteBuffer>.Metadata(ecnState: .transportNotCapable, packetInfo: nil, segmentSize: $0)
         }
+        context.write(
+            wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: data, metadata: metadata)), promise: nil)
     }
 
-    /// Packets read ahead: DATA packets back to back in one buffer, for blocks
-    /// `first..<first + count`. Sending is slicing; a new buffer is read only when a window
-    /// runs past it, so a lockstep transfer costs one preadv and one allocation per
-    /// ``readAheadBytes``, not per packet. Slices handed to NIO keep the old buffer alive;
-    /// it is never written after it is filled.
-    private struct Packets {
-        var buffer: ByteBuffer
-        var first: UInt64
-        var count: Int
-    }
-    private var packets: Packets?
-
-    /// How much is read ahead at once (per transfer, so 1000 transfers hold at most 64 MB).
-    static let readAheadBytes = 64 * 1024
-
-    /// Sends a window as one burst: slices of the read-ahead packets, with UDP GSO (Linux
-    /// ≥ 4.18: the socket's segment size is the DATA size, so each run of up to 64 packets
-    /// in 64 KiB is one sendmsg the kernel cuts into datagrams) or one slice per packet,
-    /// which NIO sends with sendmmsg. One flush.
-    private func send(_ window: ServerTransfer.DataWindow, context: ChannelHandlerContext) -> ContentError? {
-        let frame = 4 + window.blockSize
-        let last = window.first + UInt64(window.count)
-        let cached = packets.map { window.first >= $0.first && last <= $0.first + UInt64($0.count) } ?? false
-        if !cached {
-            do {
-                packets = try readPackets(from: window, frame: frame, allocator: context.channel.allocator)
-            } catch {
-                return error
-            }
-        }
-        guard let packets else { return .io(errno: 5) }
-        let perSend = window.count > 1 ? segmentsPerSend(frame: frame, context: context) : 1
-        var start = 0
-        while start < window.count {
-            let end = min(window.count, start + perSend)
-            let offset = Int(window.first - packets.first) * frame + start * frame
-            var length = (end - start - 1) * frame
-            length += 4 + window.block(end - 1).length
-            if let slice = packets.buffer.getSlice(at: packets.buffer.readerIndex + offset, length: length) {
-                context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: slice)), promise: nil)
-            }
-            start = end
-        }
-        context.flush()
-        return nil
+    func flush() {
+        context?.flush()
     }
 
-    /// Reads the window's blocks and those after it, up to ``readAheadBytes`` and the end
-    /// of the content, with one preadv, and writes each DATA header into its gap.
-    private func readPackets(
-        from window: ServerTransfer.DataWindow, frame: Int, allocator: ByteBufferAllocator
-    ) throws(ContentError) -> Packets {
-        guard case .success(let reader) = content else { throw .io(errno: 5) }
-        let blocksInContent = window.contentSize / Int64(window.blockSize) + 1
-        let remaining = Int(max(0, min(Int64(Int.max / 2), blocksInContent - Int64(window.first) + 1)))
-        let count = min(remaining, max(window.count, Self.readAheadBytes / frame))
-        var extended = window
-        extended.count = count
-        var lengths: [Int] = []
-        lengths.reserveCapacity(count)
-        for i in 0..<count { lengths.append(extended.block(i).length) }
-        var buffer = allocator.buffer(capacity: lengths.reduce(0) { $0 + 4 + $1 })
-        try reader.read(into: &buffer, offset: extended.block(0).offset, lengths: lengths, gap: 4)
-        var position = buffer.readerIndex
-        for i in 0..<count {
-            buffer.setInteger(Opcode.data.rawValue, at: position)
-            buffer.setInteger(extended.block(i).wire, at: position + 2)
-            position += 4 + lengths[i]
-        }
-        return Packets(buffer: buffer, first: window.first, count: count)
-    }
-
-    /// How many DATA packets go in one write: with GSO, as many as fit in 64 segments
-    /// and 65,507 bytes of UDP payload; otherwise one. The socket option is set once,
-    /// on the first window, when the block size is known.
-    private func segmentsPerSend(frame: Int, context: ChannelHandlerContext) -> Int {
-        if segmentSize == nil {
-            segmentSize = 0
-            if Self.gsoAvailable, frame <= 65507 / 2 {
-                // Synchronous on the channel's loop; a refusal leaves GSO off.
-                if (try? context.channel.syncOptions?.setOption(.datagramSegmentSize, value: CInt(frame))) != nil {
-                    segmentSize = frame
-                }
-            }
-        }
-        guard let segmentSize, segmentSize == frame else { return 1 }
-        return max(1, min(64, 65507 / frame))
-    }
-
-    /// UDP GSO: Linux only, off with TFTPD_NO_GSO set (for measuring without it).
-    private static let gsoAvailable: Bool =
-        System.supportsUDPSegmentationOffload && getenv("TFTPD_NO_GSO") == nil
-
-    private func write(_ packet: Packet, to address: SocketAddress, context: ChannelHandlerContext) {
-        let buffer = packet.encoded(allocator: context.channel.allocator)
-        context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: address, data: buffer)), promise: nil)
-    }
-
-    /// Arms the retransmit timer lazily: an armed timer that fires no later than the new
-    /// deadline is kept (the machine re-arms it when it fires early), so the steady DATA/ACK
-    /// flow does not reschedule a timer for every packet.
-    private func arm(_ deadline: NIODeadline, context: ChannelHandlerContext) {
-        if timer != nil, let current = timerDeadline, current <= deadline { return }
-        timer?.cancel()
-        timerDeadline = deadline
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            self.timer = nil
-            self.timerDeadline = nil
-            self.perform(self.machine.timerFired(now: .now()), context: context)
-        }
+    func finished() {
+        context?.close(promise: nil)
     }
 }

@@ -31,7 +31,7 @@ final class TFTPDProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: Self.binary("tftpd"))
         process.arguments =
             ["--root", root, "--listen", "\(host.contains(":") ? "[\(host)]" : host):0", "--log-level", "debug"]
-            + (http ? ["--http", "127.0.0.1:0"] : []) + arguments
+            + (http ? ["--http", "127.0.0.1:0"] : []) + Self.privilegeArguments(arguments) + arguments
         process.standardOutput = output
         process.standardError = output
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in
@@ -48,18 +48,16 @@ final class TFTPDProcess: @unchecked Sendable {
             self.lock.unlock()
         }
         try process.run()
-        let line = try waitForLog(containing: "listening")
-        guard let range = line.range(of: #":(\d+) "#, options: .regularExpression) else {
-            throw TestFailure("no port in \(line)")
-        }
-        port = Int(line[range].dropFirst().dropLast()) ?? 0
+        port = try port(fromLogLineContaining: "listening")
         if http {
-            let httpLine = try waitForLog(containing: "accepting http connections")
-            guard let range = httpLine.range(of: #":(\d+) "#, options: .regularExpression) else {
-                throw TestFailure("no port in \(httpLine)")
-            }
-            httpPort = Int(httpLine[range].dropFirst().dropLast()) ?? 0
+            httpPort = try port(fromLogLineContaining: "accepting http connections")
         }
+    }
+
+    /// tftpd refuses to serve as root without --user or --allow-root; the suite runs as
+    /// root in CI, so tests that do not choose get --allow-root.
+    static func privilegeArguments(_ arguments: [String]) -> [String] {
+        geteuid() == 0 && !arguments.contains("--user") && !arguments.contains("--allow-root") ? ["--allow-root"] : []
     }
 
     deinit {
@@ -89,6 +87,17 @@ final class TFTPDProcess: @unchecked Sendable {
             if ended { throw TestFailure("tftpd ended before logging \"\(text)\":\n\(log)") }
             if !lock.wait(until: deadline) { throw TestFailure("no \"\(text)\" in the log:\n\(log)") }
         }
+    }
+
+    /// The port in the `address=HOST:PORT` of the first log line containing `text`.
+    /// Any log format: `address=127.0.0.1:69 ` (text, logfmt) or `"address":"[::1]:69"`.
+    func port(fromLogLineContaining text: String) throws -> Int {
+        let line = try waitForLog(containing: text)
+        guard let start = line.range(of: "address"),
+            let match = line[start.upperBound...].firstMatch(of: #/:(\d+)(?=["\s,}]|$)/#),
+            let port = Int(match.1)
+        else { throw TestFailure("no port in \(line)") }
+        return port
     }
 
     func signal(_ signal: Int32) {

@@ -1,0 +1,86 @@
+import CoreMetrics
+import NIOConcurrencyHelpers
+
+/// The server's counters and histograms through swift-metrics: no-ops until the daemon
+/// bootstraps a backend (`--metrics` bootstraps Prometheus). Created once and shared, so
+/// the per-transfer cost is a few atomic adds, not a factory lookup.
+///
+/// Names follow Prometheus conventions (`_total` for counters, seconds for durations).
+public final class ServerMetrics: Sendable {
+    /// Why a transfer did not complete: the label of `tftp_transfers_failed_total`.
+    /// One value per ``ServerTransfer/Outcome`` that is not a success.
+    public static let failureReasons = [
+        "client-error", "refused", "timed-out", "protocol-violation", "read-failed", "aborted",
+    ]
+
+    private let started = Counter(label: "tftp_transfers_started_total")
+    private let completed = Counter(label: "tftp_transfers_completed_total")
+    private let probes = Counter(label: "tftp_size_probes_total")
+    private let failed: [String: Counter]
+    private let rejected: [String: Counter]
+    private let bytes = Counter(label: "tftp_bytes_sent_total")
+    private let retransmits = Counter(label: "tftp_retransmits_total")
+    private let duration = Timer(label: "tftp_transfer_duration_seconds")
+    private let active = Meter(label: "tftp_active_transfers")
+    private let httpRequests = NIOLockedValueBox<[UInt: Counter]>([:])
+    private let httpBytes = Counter(label: "http_body_bytes_sent_total")
+
+    public init() {
+        var failed: [String: Counter] = [:]
+        for reason in Self.failureReasons {
+            failed[reason] = Counter(label: "tftp_transfers_failed_total", dimensions: [("reason", reason)])
+        }
+        self.failed = failed
+        var rejected: [String: Counter] = [:]
+        for reason in ["busy", "per-client-limit", "shutting-down", "malformed", "write-request", "no-port"] {
+            rejected[reason] = Counter(label: "tftp_requests_rejected_total", dimensions: [("reason", reason)])
+        }
+        self.rejected = rejected
+    }
+
+    /// A request became a transfer.
+    func transferStarted() {
+        started.increment()
+        active.increment()
+    }
+
+    /// A request was answered by the listener without a transfer: `reason` is one of
+    /// busy, per-client-limit, shutting-down, malformed, write-request, no-port.
+    func requestRejected(_ reason: String) {
+        rejected[reason]?.increment()
+    }
+
+    /// The transfer's slot is free again (whatever happened to it).
+    func transferEnded() {
+        active.decrement()
+    }
+
+    /// A transfer's outcome, bytes and time.
+    func record(_ outcome: ServerTransfer.Outcome, bytes sent: Int64, retransmits count: Int, nanoseconds: Int64) {
+        switch outcome {
+        case .completed: completed.increment()
+        case .sizeProbe: probes.increment()
+        case .peerError: failed["client-error"]?.increment()
+        case .refused: failed["refused"]?.increment()
+        case .timedOut: failed["timed-out"]?.increment()
+        case .protocolViolation: failed["protocol-violation"]?.increment()
+        case .readFailed: failed["read-failed"]?.increment()
+        case .aborted: failed["aborted"]?.increment()
+        }
+        if sent > 0 { bytes.increment(by: sent) }
+        if count > 0 { retransmits.increment(by: count) }
+        duration.recordNanoseconds(nanoseconds)
+    }
+
+    /// One HTTP response: its status and the body bytes it promised.
+    func httpResponse(status: UInt, bodyBytes: Int64) {
+        let counter = httpRequests.withLockedValue { counters in
+            if let counter = counters[status] { return counter }
+            let counter = Counter(label: "http_requests_total", dimensions: [("status", String(status))])
+            counters[status] = counter
+            return counter
+        }
+        counter.increment()
+        if bodyBytes > 0 { httpBytes.increment(by: bodyBytes) }
+    }
+}
