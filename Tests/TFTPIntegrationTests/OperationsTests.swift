@@ -73,8 +73,8 @@ import Testing
         // takes from 32768-60999); checked by binding each one.
         for _ in 0..<50 {
             let low = Int.random(in: 61000...(65535 - count))
-            let free = (low..<(low + count)).allSatisfy {
-                ConfigurationCheckProbe.udpBindable(port: $0)
+            let free = (low..<(low + count)).allSatisfy { port in
+                (try? UDPPeer().bindLoopback(port: port)) != nil
             }
             if free { return low }
         }
@@ -271,25 +271,13 @@ import Testing
     /// before tftpd reads them wait in the socket, so no readiness wait is needed.
     @Test func socketActivationServesThePassedSocket() throws {
         let tree = try ServedTree()
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        #expect(fd >= 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        #expect(bound)
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let passed = try UDPPeer()
+        let port = try passed.bindLoopback()
         let log = tree.base + "/activated.log"
         let server = try SpawnedProcess(
             ["/bin/sh", "-c", #"LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@" 2>"$LOG""#, Self.tftpd, "--root", tree.root]
                 + TFTPDProcess.privilegeArguments([]),
-            environment: ["LOG": log], passing: fd)
-        close(fd)
+            environment: ["LOG": log], passing: passed.fd)
         defer { server.stop() }
         let result = try UDPPeer().fetch(name("size-100003.bin"), port: port)
         #expect(result.error == nil)
@@ -375,23 +363,5 @@ import Testing
             return
         }
         #expect(options.first { $0.key == "blksize" }?.value == "1024")
-    }
-}
-
-/// Whether a UDP port on loopback is free (bound and released at once).
-enum ConfigurationCheckProbe {
-    static func udpBindable(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
     }
 }

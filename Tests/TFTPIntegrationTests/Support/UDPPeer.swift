@@ -21,11 +21,12 @@ final class UDPPeer {
 
     deinit { close(fd) }
 
-    /// Binds to an ephemeral port on an IPv4 loopback address (to play a server, or a
-    /// client from another address of 127.0.0.0/8) and returns the port.
-    func bindLoopback(_ host: String = "127.0.0.1") throws -> Int {
+    /// Binds to `port` (0: an ephemeral one) on an IPv4 loopback address (to play a
+    /// server, or a client from another address of 127.0.0.0/8) and returns the port.
+    func bindLoopback(_ host: String = "127.0.0.1", port: Int = 0) throws -> Int {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, host, &address.sin_addr)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
