@@ -43,3 +43,134 @@ int ctftp_o_path(void) {
     return 0;
 #endif
 }
+
+#if defined(__linux__)
+#include <netinet/udp.h>
+
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+enum { CTFTP_MAX_MESSAGES = 64 };
+
+int ctftp_send_frames(int fd, const struct sockaddr *to, socklen_t to_length, const uint8_t *base, size_t frame,
+                      size_t count, size_t last, int gso) {
+    struct mmsghdr messages[CTFTP_MAX_MESSAGES];
+    struct iovec vectors[CTFTP_MAX_MESSAGES];
+    union {
+        char bytes[CMSG_SPACE(sizeof(uint16_t))];
+        struct cmsghdr align;
+    } controls[CTFTP_MAX_MESSAGES];
+    size_t datagrams_in[CTFTP_MAX_MESSAGES];
+    size_t per_message = 1;
+    if (gso && count > 1 && frame <= CTFTP_MAX_UDP_PAYLOAD / 2) {
+        per_message = CTFTP_MAX_UDP_PAYLOAD / frame;
+        if (per_message > CTFTP_GSO_MAX_SEGMENTS) {
+            per_message = CTFTP_GSO_MAX_SEGMENTS;
+        }
+    }
+    unsigned used = 0;
+    size_t covered = 0;
+    while (covered < count && used < CTFTP_MAX_MESSAGES) {
+        size_t n = count - covered;
+        if (n > per_message) {
+            n = per_message;
+        }
+        size_t bytes = (n - 1) * frame + (covered + n == count ? last : frame);
+        struct msghdr *header = &messages[used].msg_hdr;
+        memset(header, 0, sizeof(*header));
+        header->msg_name = (void *)to;
+        header->msg_namelen = to_length;
+        vectors[used].iov_base = (void *)(base + covered * frame);
+        vectors[used].iov_len = bytes;
+        header->msg_iov = &vectors[used];
+        header->msg_iovlen = 1;
+        if (n > 1) {
+            header->msg_control = controls[used].bytes;
+            header->msg_controllen = sizeof(controls[used].bytes);
+            struct cmsghdr *control = CMSG_FIRSTHDR(header);
+            control->cmsg_level = SOL_UDP;
+            control->cmsg_type = UDP_SEGMENT;
+            control->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t size = (uint16_t)frame;
+            memcpy(CMSG_DATA(control), &size, sizeof(size));
+        }
+        datagrams_in[used] = n;
+        used++;
+        covered += n;
+    }
+    int sent;
+    do {
+        sent = sendmmsg(fd, messages, used, MSG_DONTWAIT);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) {
+        return -1;
+    }
+    size_t datagrams = 0;
+    for (int i = 0; i < sent; i++) {
+        datagrams += datagrams_in[i];
+    }
+    return (int)datagrams;
+}
+
+int ctftp_receive_batch(int fd, uint8_t *base, size_t slot_size, unsigned count, size_t *lengths,
+                        struct sockaddr_storage *sources, socklen_t *source_lengths) {
+    struct mmsghdr messages[CTFTP_MAX_MESSAGES];
+    struct iovec vectors[CTFTP_MAX_MESSAGES];
+    if (count > CTFTP_MAX_MESSAGES) {
+        count = CTFTP_MAX_MESSAGES;
+    }
+    for (unsigned i = 0; i < count; i++) {
+        vectors[i].iov_base = base + i * slot_size;
+        vectors[i].iov_len = slot_size;
+        memset(&messages[i].msg_hdr, 0, sizeof(messages[i].msg_hdr));
+        messages[i].msg_hdr.msg_name = &sources[i];
+        messages[i].msg_hdr.msg_namelen = sizeof(sources[i]);
+        messages[i].msg_hdr.msg_iov = &vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    int received;
+    do {
+        received = recvmmsg(fd, messages, count, MSG_DONTWAIT, NULL);
+    } while (received < 0 && errno == EINTR);
+    for (int i = 0; i < received; i++) {
+        lengths[i] = messages[i].msg_len;
+        source_lengths[i] = messages[i].msg_hdr.msg_namelen;
+    }
+    return received;
+}
+
+int ctftp_udp_segment_supported(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return 0;
+    }
+    int size = 512;
+    int ok = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &size, sizeof(size)) == 0;
+    close(fd);
+    return ok;
+}
+
+uint32_t ctftp_epoll_events(const struct epoll_event *event) { return event->events; }
+
+uint64_t ctftp_epoll_data(const struct epoll_event *event) { return event->data.u64; }
+
+int ctftp_epoll_add(int epoll_fd, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof(event));
+    event.events = events;
+    event.data.u64 = data;
+    return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event);
+}
+
+int ctftp_epoll_modify(int epoll_fd, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof(event));
+    event.events = events;
+    event.data.u64 = data;
+    return epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &event);
+}
+#endif

@@ -16,7 +16,7 @@ import Testing
     /// FIELD-NOTES rule 8: a read-only server answers WRQ with ERROR 2 and writes nothing.
     @Test func writeRequestIsRefusedWithError2() {
         let decision = ListenerDecision.decide(.success(.writeRequest(Request(filename: [1], mode: .octet))))
-        guard case .reply(.error(.accessViolation, _)) = decision else {
+        guard case .refuse(let refusal) = decision, case .error(.accessViolation, _) = refusal.reply else {
             Issue.record("WRQ not refused: \(decision)")
             return
         }
@@ -36,7 +36,7 @@ import Testing
 
     @Test func malformedRequestsGetError4() {
         for bytes: [UInt8] in [[0, 1], [0, 1, 0, 0], [0, 1, 65, 0], [0, 1, 65, 0, 66, 0]] {
-            guard case .reply(.error(.illegalOperation, _)) = decide(bytes) else {
+            guard case .refuse(let refusal) = decide(bytes), case .error(.illegalOperation, _) = refusal.reply else {
                 Issue.record("\(bytes) not answered with ERROR 4")
                 continue
             }

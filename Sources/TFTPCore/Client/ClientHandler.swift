@@ -4,9 +4,8 @@ import NIOCore
 /// datagrams and timer events, hands delivered bytes to the sink and performs the
 /// machine's actions. No protocol decisions here.
 ///
-/// The socket is unconnected. The RRQ goes to the server's listening port; the first
-/// reply from the server's address fixes its transfer ID, and datagrams from any other
-/// source get ERROR 5 without disturbing the transfer (RFC 1350 §4).
+/// The socket is unconnected; which source may talk to the transfer (RFC 1350 §4) is the
+/// pure ``ClientEndpoint``'s rule.
 final class ClientHandler<Sink: TransferSink>: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
@@ -16,10 +15,8 @@ final class ClientHandler<Sink: TransferSink>: ChannelInboundHandler {
         case cancel
     }
 
-    private var machine: ClientTransfer
+    private var endpoint: ClientEndpoint<SocketAddress>
     private var sink: Sink
-    private let server: SocketAddress
-    private var transferID: SocketAddress?
     private let progress: (@Sendable (Int64, Int64?) -> Void)?
     private let completion: EventLoopPromise<ClientReport>
     private let started = NIODeadline.now()
@@ -35,48 +32,41 @@ final class ClientHandler<Sink: TransferSink>: ChannelInboundHandler {
         progress: (@Sendable (Int64, Int64?) -> Void)?,
         completion: EventLoopPromise<ClientReport>
     ) {
-        self.machine = machine
+        self.endpoint = ClientEndpoint(server: server, transfer: machine)
         self.sink = sink
-        self.server = server
         self.progress = progress
         self.completion = completion
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        perform(machine.start(now: .now()), context: context)
+        perform(endpoint.transfer.start(now: .now()), context: context)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if !finished { perform(machine.cancel(), context: context) }
+        if !finished { perform(endpoint.transfer.cancel(), context: context) }
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        let source = envelope.remoteAddress
-        let decoded = Packet.decode(envelope.data)
-        if transferID == nil, source.ipAddress == server.ipAddress, case .success = decoded {
-            transferID = source
+        switch endpoint.received(Packet.decode(envelope.data), from: envelope.remoteAddress, now: .now()) {
+        case .perform(let action):
+            perform(action, context: context)
+        case .reply(let packet, let stranger):
+            context.writeAndFlush(
+                wrapOutboundOut(
+                    .init(remoteAddress: stranger, data: packet.encoded(allocator: context.channel.allocator))),
+                promise: nil)
+        case .ignore:
+            break
         }
-        guard source == transferID else {
-            if let reply = ClientTransfer.replyToStranger(decoded) {
-                context.writeAndFlush(
-                    wrapOutboundOut(
-                        .init(remoteAddress: source, data: reply.encoded(allocator: context.channel.allocator))),
-                    promise: nil)
-            }
-            return
-        }
-        // A malformed datagram from the server is dropped; the timer recovers.
-        guard case .success(let packet) = decoded else { return }
-        perform(machine.received(packet, now: .now()), context: context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard let command = event as? Command else { return context.fireUserInboundEventTriggered(event) }
         switch command {
-        case .cancel: perform(machine.cancel(), context: context)
+        case .cancel: perform(endpoint.transfer.cancel(), context: context)
         }
     }
 
@@ -94,7 +84,7 @@ final class ClientHandler<Sink: TransferSink>: ChannelInboundHandler {
             do {
                 try sink.write(payload)
             } catch {
-                return perform(machine.sinkFailed(error.description), context: context)
+                return perform(endpoint.transfer.sinkFailed(error.description), context: context)
             }
             if let ack { send(ack, context: context) }
             arm(deadline, context: context)
@@ -115,7 +105,7 @@ final class ClientHandler<Sink: TransferSink>: ChannelInboundHandler {
     private func send(_ packet: Packet, context: ChannelHandlerContext) {
         let buffer = packet.encoded(allocator: context.channel.allocator)
         context.writeAndFlush(
-            wrapOutboundOut(.init(remoteAddress: transferID ?? server, data: buffer)), promise: nil)
+            wrapOutboundOut(.init(remoteAddress: endpoint.destination, data: buffer)), promise: nil)
     }
 
     /// Lazy timer: an earlier timer that is still pending stays; when it fires the
@@ -128,14 +118,14 @@ final class ClientHandler<Sink: TransferSink>: ChannelInboundHandler {
         timer = loop.scheduleTask(deadline: deadline) { [self] in
             self.timer = nil
             self.timerDeadline = nil
-            self.perform(self.machine.timerFired(now: .now()), context: context)
+            self.perform(self.endpoint.transfer.timerFired(now: .now()), context: context)
         }
     }
 
     private func report(progressAt now: NIODeadline, force: Bool) {
         guard let progress, force || now - lastProgress >= .milliseconds(100) else { return }
         lastProgress = now
-        progress(machine.bytesReceived, machine.announcedSize)
+        progress(endpoint.transfer.bytesReceived, endpoint.transfer.announcedSize)
     }
 
     private func finish(_ outcome: ClientTransfer.Outcome, context: ChannelHandlerContext) {
@@ -147,15 +137,15 @@ final class ClientHandler<Sink: TransferSink>: ChannelInboundHandler {
         completion.succeed(
             ClientReport(
                 outcome: outcome,
-                bytes: machine.bytesReceived,
-                blockSize: machine.blockSize,
-                windowSize: machine.windowSize,
-                optionsAcknowledged: machine.optionsAcknowledged,
-                announcedSize: machine.announcedSize,
-                retransmits: machine.retransmits,
+                bytes: endpoint.transfer.bytesReceived,
+                blockSize: endpoint.transfer.blockSize,
+                windowSize: endpoint.transfer.windowSize,
+                optionsAcknowledged: endpoint.transfer.optionsAcknowledged,
+                announcedSize: endpoint.transfer.announcedSize,
+                retransmits: endpoint.transfer.retransmits,
                 // The transfer ends with its last block, not with the dally after it.
-                duration: (machine.lastBlockReceivedAt ?? .now()) - started,
-                server: transferID
+                duration: (endpoint.transfer.lastBlockReceivedAt ?? .now()) - started,
+                server: endpoint.transferID
             ))
         context.close(promise: nil)
     }

@@ -34,58 +34,89 @@ public final class ContentFile: Sendable {
     /// never a short block that would end a transfer early.
     public func read(into buffer: inout ByteBuffer, offset: Int64, length: Int) throws(ContentError) {
         guard length > 0 else { return }
-        try read(into: &buffer, offset: offset, lengths: [length], gap: 0)
+        var failure: ContentError?
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { pointer in
+            do throws(ContentError) {
+                try readFrames(
+                    into: pointer.baseAddress!, frames: .init(gap: 0, chunk: length, count: 1, last: length),
+                    offset: offset)
+                return length
+            } catch {
+                failure = error
+                return 0
+            }
+        }
+        if let failure { throw failure }
     }
 
-    /// Reads consecutive chunks of the file starting at `offset`, of the given `lengths`,
-    /// into `buffer`, each placed after a gap of `gap` bytes the caller fills in (a TFTP
-    /// DATA header). One preadv for a whole window instead of a read per block; the same
-    /// rule for a file that shrank: an I/O error.
-    public func read(
-        into buffer: inout ByteBuffer, offset: Int64, lengths: [Int], gap: Int
-    ) throws(ContentError) {
-        let total = lengths.reduce(0) { $0 + gap + $1 }
-        var failure: Int32 = 0
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { pointer in
-            guard let base = pointer.baseAddress else { return 0 }
-            var vectors: [iovec] = []
-            vectors.reserveCapacity(lengths.count)
-            var position = 0
-            for length in lengths {
-                position += gap
-                vectors.append(iovec(iov_base: base + position, iov_len: length))
-                position += length
-            }
-            let wanted = lengths.reduce(0, +)
+    /// Consecutive chunks of the file laid out as frames in memory: each chunk after a gap
+    /// of `gap` bytes that the caller fills in (a TFTP DATA header). All chunks are `chunk`
+    /// bytes but the last, which is `last` bytes (0 for the empty DATA that ends a file
+    /// whose size is a multiple of the block size).
+    public struct Frames: Equatable, Sendable {
+        public var gap: Int
+        public var chunk: Int
+        public var count: Int
+        public var last: Int
+
+        public init(gap: Int, chunk: Int, count: Int, last: Int) {
+            self.gap = gap
+            self.chunk = chunk
+            self.count = count
+            self.last = last
+        }
+
+        /// Bytes from the first frame's start to the last chunk's end.
+        public var byteCount: Int { count == 0 ? 0 : (count - 1) * (gap + chunk) + gap + last }
+        /// File bytes in all the chunks.
+        public var payloadCount: Int { count == 0 ? 0 : (count - 1) * chunk + last }
+    }
+
+    /// Reads `frames` from the file at `offset` into memory at `base` with preadv: one
+    /// system call for a whole window of DATA blocks, each landing after its header's gap.
+    /// The same rule for a file that shrank: an I/O error.
+    public func readFrames(into base: UnsafeMutableRawPointer, frames: Frames, offset: Int64) throws(ContentError) {
+        let wanted = frames.payloadCount
+        guard wanted > 0 else { return }
+        let stride = frames.gap + frames.chunk
+        // IOV_MAX on Linux is 1024: larger runs go in batches.
+        let failure: Int32 = withUnsafeTemporaryAllocation(of: iovec.self, capacity: min(frames.count, 1024)) {
+            vectors in
             var done = 0
-            var first = 0
+            var nextFrame = 0
+            // Bytes of frame `nextFrame` already read (a short read may stop mid-chunk).
+            var partial = 0
             while done < wanted {
-                let batch = min(vectors.count - first, 1024)  // IOV_MAX on Linux
-                let n = vectors.withUnsafeBufferPointer {
-                    preadv(descriptor, $0.baseAddress! + first, Int32(batch), off_t(offset) + off_t(done))
+                var used = 0
+                var frame = nextFrame
+                var skip = partial
+                while used < vectors.count, frame < frames.count {
+                    let length = (frame == frames.count - 1 ? frames.last : frames.chunk) - skip
+                    if length > 0 {
+                        vectors[used] = iovec(iov_base: base + frame * stride + frames.gap + skip, iov_len: length)
+                        used += 1
+                    }
+                    frame += 1
+                    skip = 0
                 }
+                let n = preadv(descriptor, vectors.baseAddress, Int32(used), off_t(offset) + off_t(done))
                 if n < 0 {
                     if errno == EINTR { continue }
-                    failure = errno
-                    return 0
+                    return errno
                 }
-                if n == 0 {
-                    failure = EIO
-                    return 0
-                }
+                if n == 0 { return EIO }
                 done += n
-                // Skip the vectors filled completely; trim a partly filled one.
-                var consumed = n
-                while first < vectors.count, consumed >= vectors[first].iov_len {
-                    consumed -= vectors[first].iov_len
-                    first += 1
+                // Advance past the chunks filled completely; remember a partly filled one.
+                var consumed = n + partial
+                while nextFrame < frames.count {
+                    let length = nextFrame == frames.count - 1 ? frames.last : frames.chunk
+                    if consumed < length { break }
+                    consumed -= length
+                    nextFrame += 1
                 }
-                if consumed > 0, first < vectors.count {
-                    vectors[first].iov_base = vectors[first].iov_base.map { $0 + consumed }
-                    vectors[first].iov_len -= consumed
-                }
+                partial = consumed
             }
-            return total
+            return 0
         }
         if failure != 0 { throw .io(errno: failure) }
     }

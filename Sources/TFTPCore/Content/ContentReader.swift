@@ -41,18 +41,25 @@ public enum ContentReader: Sendable {
         }
     }
 
-    /// Appends consecutive chunks from `offset`, each after a `gap` the caller fills in
-    /// (see ``ContentFile/read(into:offset:lengths:gap:)``).
-    public func read(into buffer: inout ByteBuffer, offset: Int64, lengths: [Int], gap: Int) throws(ContentError) {
+    /// Reads consecutive chunks from `offset` into frames at `base`, each after a gap the
+    /// caller fills in (see ``ContentFile/readFrames(into:frames:offset:)``).
+    public func readFrames(into base: UnsafeMutableRawPointer, frames: ContentFile.Frames, offset: Int64)
+        throws(ContentError)
+    {
         switch self {
         case .file(let file):
-            try file.read(into: &buffer, offset: offset, lengths: lengths, gap: gap)
-        case .memory:
-            var position = offset
-            for length in lengths {
-                buffer.writeRepeatingByte(0, count: gap)
-                try read(into: &buffer, offset: position, length: length)
-                position += Int64(length)
+            try file.readFrames(into: base, frames: frames, offset: offset)
+        case .memory(let content):
+            guard offset >= 0, offset + Int64(frames.payloadCount) <= Int64(content.readableBytes) else {
+                throw .io(errno: 5)
+            }
+            content.withUnsafeReadableBytes { source in
+                guard let start = source.baseAddress else { return }
+                for i in 0..<frames.count {
+                    let length = i == frames.count - 1 ? frames.last : frames.chunk
+                    let from = start + Int(offset) + i * frames.chunk
+                    (base + i * (frames.gap + frames.chunk) + frames.gap).copyMemory(from: from, byteCount: length)
+                }
             }
         }
     }

@@ -26,19 +26,13 @@ public enum InterfaceMTU {
     /// The largest blksize that fits `mtu` for a client of this family: IP header (20 or
     /// 40 bytes), UDP header (8) and the DATA header (4) come off; clamped to RFC 2348's
     /// 8...65464.
-    public static func blockSize(mtu: Int, client: SocketAddress) -> Int {
-        let ipHeader = isNativeIPv6(client) ? 40 : 20
+    public static func blockSize(mtu: Int, client: PeerAddress) -> Int {
+        let ipHeader = client.isNativeIPv6 ? 40 : 20
         return min(Options.maxBlockSize, max(Options.minBlockSize, mtu - ipHeader - 8 - 4))
     }
 
     private static func isWildcard(_ address: SocketAddress) -> Bool {
         address.ipAddress == "0.0.0.0" || address.ipAddress == "::"
-    }
-
-    /// IPv6 on the wire: not an IPv4 client seen through a dual-stack socket (::ffff:a.b.c.d).
-    private static func isNativeIPv6(_ address: SocketAddress) -> Bool {
-        guard case .v6 = address, let ip = address.ipAddress else { return false }
-        return !ip.lowercased().hasPrefix("::ffff:")
     }
 
     private struct Interface {

@@ -32,7 +32,7 @@ public final class ServerMetrics: Sendable {
         }
         self.failed = failed
         var rejected: [String: Counter] = [:]
-        for reason in ["busy", "per-client-limit", "shutting-down", "malformed", "write-request", "no-port"] {
+        for reason in RequestRefusal.reasons {
             rejected[reason] = Counter(label: "tftp_requests_rejected_total", dimensions: [("reason", reason)])
         }
         self.rejected = rejected
@@ -45,7 +45,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// A request was answered by the listener without a transfer: `reason` is one of
-    /// busy, per-client-limit, shutting-down, malformed, write-request, no-port.
+    /// ``RequestRefusal/reasons``.
     func requestRejected(_ reason: String) {
         rejected[reason]?.increment()
     }

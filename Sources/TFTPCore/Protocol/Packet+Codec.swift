@@ -110,3 +110,15 @@ extension Packet {
         }
     }
 }
+
+extension Packet {
+    /// Decodes a datagram in memory the caller owns (the engine's receive buffer). An ACK,
+    /// the one packet a busy server receives per window, is read in place; any other
+    /// datagram is copied into a buffer and decoded by ``decode(_:)``, the one codec.
+    public static func decode(_ datagram: UnsafeRawBufferPointer) -> Result<Packet, PacketDecodingError> {
+        if datagram.count >= 4, datagram[0] == 0, datagram[1] == UInt8(Opcode.ack.rawValue) {
+            return .success(.ack(block: UInt16(datagram[2]) << 8 | UInt16(datagram[3])))
+        }
+        return decode(ByteBuffer(bytes: datagram))
+    }
+}

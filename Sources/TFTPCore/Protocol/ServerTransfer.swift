@@ -100,7 +100,17 @@ public struct ServerTransfer: Sendable {
     private var contentSize: Int64 = 0
     private var blockCount: UInt64 = 1
     private var timer: RetransmitTimer
-    private var deadline: NIODeadline?
+    /// When the packet in flight is due to be resent.
+    private var retransmitDeadline: NIODeadline?
+    /// When a graceful shutdown ends the transfer (``beginShutdown(grace:now:)``).
+    private var shutdownDeadline: NIODeadline?
+
+    /// The earliest of the two deadlines: what every action asks the driver to arm.
+    private var deadline: NIODeadline? {
+        guard let retransmit = retransmitDeadline else { return shutdownDeadline }
+        guard let shutdown = shutdownDeadline else { return retransmit }
+        return min(retransmit, shutdown)
+    }
 
     public init(request: Request, configuration: Configuration = .init()) {
         self.request = request
@@ -209,10 +219,13 @@ public struct ServerTransfer: Sendable {
     }
 
     /// The timer the driver armed has fired. Timers are lazy: a timer that fires before
-    /// the current deadline (the deadline moved on since it was armed) is re-armed.
+    /// the current deadline (the deadline moved on since it was armed) is re-armed. Past the
+    /// shutdown deadline the transfer ends with ERROR 0; past the retransmit deadline the
+    /// packet in flight goes again, or the transfer gives up.
     public mutating func timerFired(now: NIODeadline) -> Action {
         guard let deadline else { return .wait }
         if now < deadline { return .armTimer(deadline) }
+        if let shutdownDeadline, now >= shutdownDeadline { return abort() }
         switch state {
         case .idle, .finished:
             return .wait
@@ -247,6 +260,31 @@ public struct ServerTransfer: Sendable {
         }
     }
 
+    /// Graceful shutdown began (SIGTERM): the transfer may go on for `grace`, then it ends
+    /// with ERROR 0 "Server shutting down" so the client does not wait out its timers.
+    /// Asking again never extends the deadline; a grace of zero ends the transfer now.
+    public mutating func beginShutdown(grace: TimeAmount, now: NIODeadline) -> Action {
+        switch state {
+        case .finished:
+            return .wait
+        case .idle:
+            return finish(.aborted, send: nil)
+        case .awaitingOptionAck, .sending:
+            if grace <= .zero { return abort() }
+            let limit = now + grace
+            if let shutdownDeadline, shutdownDeadline <= limit { return .wait }
+            shutdownDeadline = limit
+            return deadline.map { .armTimer($0) } ?? .wait
+        }
+    }
+
+    /// The transfer's socket failed under it (closed, or aborted by the kernel as
+    /// `ss -K` does): nothing more can be sent, so the transfer ends without an ERROR.
+    public mutating func socketFailed() -> Action {
+        if case .finished = state { return .wait }
+        return finish(.aborted, send: nil)
+    }
+
     /// The answer to a datagram from anyone but the client on this transfer's port:
     /// ERROR 5, and nothing changes (RFC 1350 §4, FIELD-NOTES rule 5). An ERROR or a
     /// datagram that does not decode gets no answer (rule 6: never answer an ERROR,
@@ -267,15 +305,13 @@ public struct ServerTransfer: Sendable {
         if isRetransmit { statistics.retransmits += count }
         state = .sending(base: first, next: first + UInt64(count), sentAt: now, resent: isRetransmit)
         let window = DataWindow(first: first, count: count, blockSize: options.blockSize, contentSize: contentSize)
-        let deadline = timer.deadline(after: now)
-        self.deadline = deadline
-        return .sendWindow(window, deadline: deadline)
+        retransmitDeadline = timer.deadline(after: now)
+        return .sendWindow(window, deadline: deadline ?? now)
     }
 
     private mutating func arm(_ packet: Packet, now: NIODeadline) -> Action {
-        let deadline = timer.deadline(after: now)
-        self.deadline = deadline
-        return .send(packet, deadline: deadline)
+        retransmitDeadline = timer.deadline(after: now)
+        return .send(packet, deadline: deadline ?? now)
     }
 
     private mutating func refuse(code: TFTPErrorCode, message: String, reason: String) -> Action {
@@ -288,7 +324,8 @@ public struct ServerTransfer: Sendable {
 
     private mutating func finish(_ outcome: Outcome, send packet: Packet?) -> Action {
         state = .finished(outcome)
-        deadline = nil
+        retransmitDeadline = nil
+        shutdownDeadline = nil
         return .finish(outcome, send: packet)
     }
 }

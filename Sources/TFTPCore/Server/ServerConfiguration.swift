@@ -29,6 +29,12 @@ public struct ServerConfiguration: Sendable {
     public var fitBlockSizeToMTU: Bool
     /// Bound UDP sockets handed over by systemd (LISTEN_FDS), served besides ``listen``.
     public var inheritedSockets: [CInt]
+    /// Engine threads (`--threads`): each reads its own socket of every listen address and
+    /// runs the transfers it admitted. Default: the cores this process may run on.
+    public var threads: Int
+    /// Bytes of DATA packets each transfer reads ahead with one preadv (a whole window when
+    /// that is more). Per transfer, so 1000 lockstep transfers hold 16 MiB at the default.
+    public var readAheadBytes: Int
 
     public init(
         root: String,
@@ -42,7 +48,9 @@ public struct ServerConfiguration: Sendable {
         portRange: ClosedRange<Int>? = nil,
         filenameMap: FilenameMap = .init(),
         fitBlockSizeToMTU: Bool = false,
-        inheritedSockets: [CInt] = []
+        inheritedSockets: [CInt] = [],
+        threads: Int = System.coreCount,
+        readAheadBytes: Int = 16 * 1024
     ) {
         self.root = root
         self.listen = listen
@@ -56,5 +64,7 @@ public struct ServerConfiguration: Sendable {
         self.filenameMap = filenameMap
         self.fitBlockSizeToMTU = fitBlockSizeToMTU
         self.inheritedSockets = inheritedSockets
+        self.threads = max(1, threads)
+        self.readAheadBytes = max(0, readAheadBytes)
     }
 }

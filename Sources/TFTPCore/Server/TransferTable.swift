@@ -1,18 +1,18 @@
 /// Admission of new transfers: the running ones by client (address and port), the
 /// global limit, the limit per client address, and whether the server is shutting down.
-/// Pure bookkeeping; the server keeps it behind a mutex.
+/// Pure bookkeeping; the server keeps one behind a lock, shared by its engine threads.
 public struct TransferTable<Client: Hashable & Sendable, Host: Hashable & Sendable>: Sendable {
     public enum Admission: Equatable, Sendable {
         case admitted
         /// The same client (address and port) already has a transfer running: its RRQ was
-        /// repeated because its timer fired first (FIELD-NOTES: none of the peers checks).
+        /// repeated because its timer fired first (tftp-hpa, atftpd and dnsmasq would start
+        /// a second transfer). Ignored.
         case duplicate
-        /// `maxTransfers` are running.
-        case full
-        /// `maxPerHost` are running for this client's address: one address (a flood from
-        /// many ports, or a spoofed victim) cannot take the whole server.
-        case hostLimit
-        case shuttingDown
+        /// Refused with an ERROR: ``RequestRefusal/busy`` when `maxTransfers` are running,
+        /// ``RequestRefusal/perClientLimit`` when `maxPerHost` run for this client's address
+        /// (a flood from many ports, or a spoofed victim, cannot take the whole server),
+        /// ``RequestRefusal/shuttingDown`` after ``beginShutdown()``.
+        case refused(RequestRefusal)
     }
 
     public let maxTransfers: Int
@@ -32,10 +32,10 @@ public struct TransferTable<Client: Hashable & Sendable, Host: Hashable & Sendab
     public func count(for host: Host) -> Int { perHost[host] ?? 0 }
 
     public mutating func admit(_ client: Client, host: Host) -> Admission {
-        if isShuttingDown { return .shuttingDown }
+        if isShuttingDown { return .refused(.shuttingDown) }
         if active.contains(client) { return .duplicate }
-        if active.count >= maxTransfers { return .full }
-        if perHost[host, default: 0] >= maxPerHost { return .hostLimit }
+        if active.count >= maxTransfers { return .refused(.busy) }
+        if perHost[host, default: 0] >= maxPerHost { return .refused(.perClientLimit) }
         active.insert(client)
         perHost[host, default: 0] += 1
         return .admitted

@@ -5,9 +5,9 @@ import Testing
 
 @Suite struct InterfaceMTUTests {
     @Test func blockSizeLeavesRoomForHeaders() throws {
-        let v4 = try SocketAddress(ipAddress: "192.0.2.7", port: 2000)
-        let v6 = try SocketAddress(ipAddress: "2001:db8::7", port: 2000)
-        let mapped = try SocketAddress(ipAddress: "::ffff:192.0.2.7", port: 2000)
+        let v4 = try #require(PeerAddress(try SocketAddress(ipAddress: "192.0.2.7", port: 2000)))
+        let v6 = try #require(PeerAddress(try SocketAddress(ipAddress: "2001:db8::7", port: 2000)))
+        let mapped = try #require(PeerAddress(try SocketAddress(ipAddress: "::ffff:192.0.2.7", port: 2000)))
         #expect(InterfaceMTU.blockSize(mtu: 1500, client: v4) == 1468)
         #expect(InterfaceMTU.blockSize(mtu: 1500, client: v6) == 1448)
         #expect(InterfaceMTU.blockSize(mtu: 1500, client: mapped) == 1468)

@@ -1,0 +1,610 @@
+import CTFTPShims
+import Logging
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// What every engine thread reads and never changes.
+struct EngineSettings: Sendable {
+    var transfer: ServerTransfer.Configuration
+    var filenameMap: FilenameMap
+    var portRange: ClosedRange<Int>?
+    var singlePort: Bool
+    var root: ContentRoot
+    var logger: Logger
+    var metrics: ServerMetrics
+    /// Bytes of DATA packets a transfer reads ahead at once (at least one window).
+    var readAheadBytes: Int
+}
+
+/// A listening socket as one engine thread holds it. Every thread has its own socket per
+/// listen address (SO_REUSEPORT: the kernel spreads requests over the threads by the
+/// client's address and port, so a client's datagrams always reach the same thread).
+struct EngineListener {
+    let descriptor: Int32
+    /// Its address with the real port; transfer sockets bind to the same IP.
+    let local: PeerAddress
+    /// The MTU blksize is fitted to (without `--max-blksize`).
+    let mtu: Int?
+}
+
+/// One engine thread: the TFTP hot path, without NIO (docs/architecture.md, "The datagram
+/// engine"). It owns an epoll instance, its listening sockets, the transfers it admitted,
+/// their timers, one receive buffer and its send scratch; nothing on the per-packet path is
+/// shared with another thread.
+///
+/// One turn of the loop: `epoll_wait` until the next deadline, then for each ready socket
+/// receive (a transfer socket: one datagram; a listener: a `recvmmsg` batch), decode with
+/// the one codec, hand it to the pure rules (``ListenerDecision``, ``TransferTable``,
+/// ``ServerEndpoint``) and perform what they return: send (a window as GSO messages in one
+/// `sendmmsg`), read ahead, arm a deadline, finish. Then fire the due deadlines. The thread
+/// decides nothing about the protocol.
+final class EngineThread: @unchecked Sendable {
+    // @unchecked: after `init`, everything but `mailbox` is touched by the thread alone.
+
+    let mailbox: EngineMailbox
+    private let registry: TransferRegistry
+    private let settings: EngineSettings
+    private let listeners: [EngineListener]
+    private let epoll: Int32
+
+    private var slots: [EngineTransfer?] = []
+    private var freeSlots: [Int] = []
+    private var nextGeneration: UInt32 = 1
+    /// Single-port mode: the running transfers of this thread's listeners by client.
+    private var routes: [PeerAddress: Int] = [:]
+    /// Single-port mode: transfers waiting for room in each listener's send buffer.
+    private var blockedOnListener: [[Int]]
+    private var timers = TimerHeap()
+    private var running = true
+
+    /// Receive slots: room for the largest UDP datagram each, so nothing is ever cut short.
+    static let receiveSlotBytes = 65536
+    /// Datagrams taken from a listener with one `recvmmsg`.
+    static let receiveBatch = 16
+    private let receiveBuffer: UnsafeMutableRawPointer
+    private let receivedLengths: UnsafeMutablePointer<Int>
+    private let sources: UnsafeMutablePointer<sockaddr_storage>
+    private let sourceLengths: UnsafeMutablePointer<socklen_t>
+    private static let maxEvents = 256
+    private let events: UnsafeMutablePointer<epoll_event>
+    /// Where control packets (OACK, ERROR) are encoded before they are sent.
+    private var scratch = ByteBufferAllocator().buffer(capacity: 1024)
+
+    private static let mailboxTag = UInt64.max
+    /// How long a finished transfer waits for room to send its last ERROR.
+    private static let lingerTime = TimeAmount.seconds(1)
+
+    init(listeners: [EngineListener], settings: EngineSettings, registry: TransferRegistry, mailbox: EngineMailbox)
+        throws(UDPSocket.Failure)
+    {
+        let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epoll >= 0 else { throw UDPSocket.Failure(operation: "epoll_create1", errno: errno) }
+        self.epoll = epoll
+        self.listeners = listeners
+        self.settings = settings
+        self.registry = registry
+        self.mailbox = mailbox
+        blockedOnListener = Array(repeating: [], count: listeners.count)
+        receiveBuffer = .allocate(byteCount: Self.receiveSlotBytes * Self.receiveBatch, alignment: 16)
+        receivedLengths = .allocate(capacity: Self.receiveBatch)
+        sources = .allocate(capacity: Self.receiveBatch)
+        sourceLengths = .allocate(capacity: Self.receiveBatch)
+        events = .allocate(capacity: Self.maxEvents)
+        guard ctftp_epoll_add(epoll, mailbox.eventDescriptor, EPOLLIN.rawValue, Self.mailboxTag) == 0 else {
+            throw UDPSocket.Failure(operation: "epoll_ctl", errno: errno)
+        }
+        for (index, listener) in listeners.enumerated() {
+            guard ctftp_epoll_add(epoll, listener.descriptor, EPOLLIN.rawValue, UInt64(index)) == 0 else {
+                throw UDPSocket.Failure(operation: "epoll_ctl", errno: errno)
+            }
+        }
+    }
+
+    deinit {
+        close(epoll)
+        receiveBuffer.deallocate()
+        receivedLengths.deallocate()
+        sources.deallocate()
+        sourceLengths.deallocate()
+        events.deallocate()
+    }
+
+    // MARK: - The loop
+
+    /// Runs until told to stop; then closes its listeners and whatever is left.
+    func run() {
+        while running {
+            let count = epoll_wait(epoll, events, Int32(Self.maxEvents), timeout(now: .now()))
+            if count < 0 {
+                if errno == EINTR { continue }
+                settings.logger.critical(
+                    "engine thread stopped",
+                    metadata: ["error": "\(UDPSocket.Failure(operation: "epoll_wait", errno: errno))"])
+                break
+            }
+            let now = NIODeadline.now()
+            for index in 0..<Int(count) {
+                let event = events + index
+                dispatch(tag: ctftp_epoll_data(event), flags: ctftp_epoll_events(event), now: now)
+            }
+            fireTimers(now: .now())
+        }
+        for slot in slots.indices {
+            if let transfer = slots[slot] { release(transfer) }
+        }
+        for listener in listeners { close(listener.descriptor) }
+    }
+
+    /// Milliseconds `epoll_wait` may sleep: until the earliest deadline, rounded up.
+    private func timeout(now: NIODeadline) -> Int32 {
+        guard let first = timers.first else { return -1 }
+        let current = now.uptimeNanoseconds
+        guard first.deadline > current else { return 0 }
+        return Int32(min((first.deadline - current + 999_999) / 1_000_000, UInt64(Int32.max)))
+    }
+
+    private func dispatch(tag: UInt64, flags: UInt32, now: NIODeadline) {
+        if tag == Self.mailboxTag {
+            handleCommands(now: now)
+        } else if tag >> 32 == 0 {
+            let index = Int(tag)
+            if flags & EPOLLOUT.rawValue != 0 { resumeBlocked(onListener: index) }
+            if flags & (EPOLLIN.rawValue | EPOLLERR.rawValue) != 0 { readListener(index, now: now) }
+        } else {
+            let slot = Int(tag & 0xFFFF_FFFF)
+            guard slot < slots.count, let transfer = slots[slot], transfer.generation == UInt32(tag >> 32) else {
+                return
+            }
+            if flags & EPOLLERR.rawValue != 0,
+                let error = UDPSocket.get(transfer.socket, level: SOL_SOCKET, option: SO_ERROR), error != 0
+            {
+                return socketFailed(transfer, errno: error, now: now)
+            }
+            if flags & EPOLLOUT.rawValue != 0 { resume(transfer) }
+            if flags & EPOLLIN.rawValue != 0, slots[slot] === transfer { readTransfer(transfer, now: now) }
+        }
+    }
+
+    private func handleCommands(now: NIODeadline) {
+        for command in mailbox.take() {
+            switch command {
+            case .beginShutdown(let grace):
+                forEachRunning {
+                    perform($0.endpoint.transfer.beginShutdown(grace: grace, now: now), for: $0, now: now)
+                }
+            case .abort:
+                forEachRunning { perform($0.endpoint.transfer.abort(), for: $0, now: now) }
+            case .stop:
+                running = false
+            }
+        }
+    }
+
+    private func forEachRunning(_ body: (EngineTransfer) -> Void) {
+        for slot in slots.indices {
+            if let transfer = slots[slot], !transfer.lingering { body(transfer) }
+        }
+    }
+
+    private func fireTimers(now: NIODeadline) {
+        while let entry = timers.popDue(now: now.uptimeNanoseconds) {
+            let slot = Int(entry.slot)
+            guard slot < slots.count, let transfer = slots[slot], transfer.generation == entry.generation,
+                transfer.armed == entry.deadline
+            else { continue }
+            transfer.armed = nil
+            if transfer.lingering {
+                release(transfer)
+            } else {
+                perform(transfer.endpoint.transfer.timerFired(now: now), for: transfer, now: now)
+            }
+        }
+    }
+
+    // MARK: - Listeners
+
+    private func readListener(_ index: Int, now: NIODeadline) {
+        let descriptor = listeners[index].descriptor
+        // A few batches per turn at most, so one busy listener cannot starve the transfers;
+        // epoll is level-triggered and reports the rest next turn.
+        for _ in 0..<4 {
+            let count = ctftp_receive_batch(
+                descriptor, receiveBuffer, Self.receiveSlotBytes, UInt32(Self.receiveBatch), receivedLengths, sources,
+                sourceLengths)
+            guard count > 0 else { return }
+            for message in 0..<Int(count) {
+                let bytes = UnsafeRawBufferPointer(
+                    start: receiveBuffer + message * Self.receiveSlotBytes, count: receivedLengths[message])
+                guard let source = PeerAddress(sources + message, length: sourceLengths[message]),
+                    source.isAcceptableClient
+                else { continue }
+                listenerDatagram(bytes, from: source, listener: index, now: now)
+            }
+            if count < Self.receiveBatch { return }
+        }
+    }
+
+    private func listenerDatagram(
+        _ bytes: UnsafeRawBufferPointer, from source: PeerAddress, listener: Int, now: NIODeadline
+    ) {
+        if settings.singlePort, let slot = routes[source], let transfer = slots[slot] {
+            return transferDatagram(bytes, from: source, transfer: transfer, now: now)
+        }
+        switch ListenerDecision.decide(Packet.decode(bytes)) {
+        case .ignore:
+            settings.logger.debug("ignored datagram", metadata: ["client": "\(source.display)"])
+        case .refuse(let refusal):
+            refuse(refusal, client: source, listener: listener)
+        case .startTransfer(let request):
+            switch registry.admit(source) {
+            case .admitted:
+                start(request, client: source, listener: listener, now: now)
+            case .duplicate:
+                settings.logger.debug("repeated request ignored", metadata: ["client": "\(source.display)"])
+            case .refused(let refusal):
+                refuse(refusal, client: source, listener: listener)
+            }
+        }
+    }
+
+    /// The listener answers with the refusal's ERROR. Best effort: if the listener's send
+    /// buffer is full the client's retransmitted request is answered instead.
+    private func refuse(_ refusal: RequestRefusal, client: PeerAddress, listener: Int) {
+        settings.metrics.requestRejected(refusal.reason)
+        let level: Logger.Level
+        switch refusal {
+        case .busy, .perClientLimit, .noTransferPort: level = .notice
+        case .shuttingDown: level = .debug
+        case .writeRequest, .malformed: level = .info
+        }
+        settings.logger.log(
+            level: level, "refused request", metadata: ["client": "\(client.display)", "reason": "\(refusal.reason)"])
+        _ = sendControl(refusal.reply, to: client, on: listeners[listener].descriptor)
+    }
+
+    /// An admitted request: open the content through the one door, bind the transfer's
+    /// socket (or route the client in single-port mode), and start the machine.
+    private func start(_ request: Request, client: PeerAddress, listener: Int, now: NIODeadline) {
+        let map = settings.filenameMap
+        let root = settings.root
+        let content = Result { () throws(ContentError) -> ContentReader in
+            let path = try RequestPath(map.apply(request.filename))
+            return try ContentReader.make(try root.open(path), mode: request.mode)
+        }
+        var configuration = settings.transfer
+        if let mtu = listeners[listener].mtu {
+            configuration.limits.maxBlockSize = min(
+                configuration.limits.maxBlockSize, InterfaceMTU.blockSize(mtu: mtu, client: client))
+        }
+        let socket: Int32
+        if settings.singlePort {
+            socket = listeners[listener].descriptor
+        } else {
+            do {
+                socket = try openTransferSocket(near: listeners[listener].local)
+            } catch {
+                registry.release(client)
+                settings.logger.error(
+                    "cannot bind a transfer socket", metadata: ["client": "\(client.display)", "error": "\(error)"])
+                return refuse(.noTransferPort, client: client, listener: listener)
+            }
+        }
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+        } else {
+            slot = slots.count
+            slots.append(nil)
+        }
+        let transfer = EngineTransfer(
+            slot: slot, generation: nextGeneration, socket: socket, ownsSocket: !settings.singlePort,
+            listener: listener,
+            endpoint: ServerEndpoint(
+                client: client, transfer: ServerTransfer(request: request, configuration: configuration)),
+            content: try? content.get(), started: now, segmentationOffload: UDPSocket.segmentationOffload)
+        nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
+        slots[slot] = transfer
+        if settings.singlePort {
+            routes[client] = slot
+        } else if ctftp_epoll_add(epoll, socket, EPOLLIN.rawValue, transfer.epollTag) != 0 {
+            let failure = UDPSocket.Failure(operation: "epoll_ctl", errno: errno)
+            return socketFailed(transfer, errno: failure.errno, now: now)
+        }
+        perform(transfer.endpoint.transfer.start(content: content.map(\.size), now: now), for: transfer, now: now)
+    }
+
+    /// The transfer's own socket on the listener's IP: a port the kernel picks, or a free
+    /// one of `--port-range`, tried from a random start so that threads rarely collide.
+    private func openTransferSocket(near local: PeerAddress) throws(UDPSocket.Failure) -> Int32 {
+        let socket = try UDPSocket.open(family: local.family)
+        do throws(UDPSocket.Failure) {
+            if let range = settings.portRange {
+                let count = range.count
+                let first = Int.random(in: 0..<count)
+                var lastError = UDPSocket.Failure(operation: "bind", errno: EADDRINUSE)
+                for step in 0..<count {
+                    do throws(UDPSocket.Failure) {
+                        try UDPSocket.bind(
+                            socket, to: local.with(port: UInt16(range.lowerBound + (first + step) % count)))
+                        return socket
+                    } catch  where error.errno == EADDRINUSE || error.errno == EACCES {
+                        lastError = error
+                    }
+                }
+                throw lastError
+            }
+            try UDPSocket.bind(socket, to: local.with(port: 0))
+            return socket
+        } catch {
+            close(socket)
+            throw error
+        }
+    }
+
+    // MARK: - Transfers
+
+    private func readTransfer(_ transfer: EngineTransfer, now: NIODeadline) {
+        // One datagram per readiness: a transfer socket has at most one ACK waiting, and
+        // epoll (level-triggered) reports anything else on the next turn.
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let count = recvfrom(
+            transfer.socket, receiveBuffer, Self.receiveSlotBytes, Int32(MSG_DONTWAIT),
+            UnsafeMutableRawPointer(sources).assumingMemoryBound(to: sockaddr.self), &length)
+        if count < 0 {
+            let error = errno
+            if error == EAGAIN || error == EWOULDBLOCK || error == EINTR { return }
+            return socketFailed(transfer, errno: error, now: now)
+        }
+        guard !transfer.lingering, let source = PeerAddress(sources, length: length), source.isAcceptableClient else {
+            return
+        }
+        transferDatagram(
+            UnsafeRawBufferPointer(start: receiveBuffer, count: count), from: source, transfer: transfer, now: now)
+    }
+
+    private func transferDatagram(
+        _ bytes: UnsafeRawBufferPointer, from source: PeerAddress, transfer: EngineTransfer, now: NIODeadline
+    ) {
+        switch transfer.endpoint.received(Packet.decode(bytes), from: source, now: now) {
+        case .perform(let action):
+            perform(action, for: transfer, now: now)
+        case .reply(let packet, let stranger):
+            _ = sendControl(packet, to: stranger, on: transfer.socket)
+        case .ignore:
+            break
+        }
+    }
+
+    /// The socket failed under the transfer (aborted by the kernel, as `ss -K` does): the
+    /// machine ends it, and the line says why.
+    private func socketFailed(_ transfer: EngineTransfer, errno error: Int32, now: NIODeadline) {
+        guard !transfer.lingering else { return release(transfer) }
+        let failure = UDPSocket.Failure(operation: "transfer socket", errno: error)
+        perform(transfer.endpoint.transfer.socketFailed(), for: transfer, now: now, socketError: failure)
+    }
+
+    /// Performs one of the machine's actions; nothing is decided here.
+    private func perform(
+        _ action: ServerTransfer.Action, for transfer: EngineTransfer, now: NIODeadline,
+        socketError: UDPSocket.Failure? = nil
+    ) {
+        switch action {
+        case .send(let packet, let deadline):
+            transfer.pending = nil
+            if sendControl(packet, to: transfer.client, on: transfer.socket) == EAGAIN {
+                transfer.pending = .packet(Array(scratch.readableBytesView))
+                block(transfer)
+            }
+            arm(transfer, deadline)
+        case .sendWindow(let window, let deadline):
+            do {
+                try send(window, for: transfer)
+            } catch {
+                return perform(transfer.endpoint.transfer.contentFailed(error), for: transfer, now: now)
+            }
+            arm(transfer, deadline)
+        case .armTimer(let deadline):
+            arm(transfer, deadline)
+        case .wait:
+            break
+        case .finish(let outcome, let packet):
+            finish(transfer, outcome: outcome, packet: packet, now: now, socketError: socketError)
+        }
+    }
+
+    /// Lazy timers: a transfer's pending deadline that is no later than the new one stays
+    /// (the machine re-arms when it fires early), so steady progress pushes nothing.
+    private func arm(_ transfer: EngineTransfer, _ deadline: NIODeadline) {
+        let nanoseconds = deadline.uptimeNanoseconds
+        if let armed = transfer.armed, armed <= nanoseconds { return }
+        transfer.armed = nanoseconds
+        timers.push(.init(deadline: nanoseconds, slot: UInt32(transfer.slot), generation: transfer.generation))
+    }
+
+    /// Encodes `packet` into the scratch buffer and sends it; returns 0 or the errno.
+    private func sendControl(_ packet: Packet, to address: PeerAddress, on socket: Int32) -> Int32 {
+        scratch.clear()
+        packet.encode(into: &scratch)
+        return scratch.withUnsafeReadableBytes { UDPSocket.send(socket, $0, to: address) }
+    }
+
+    /// Sends a window from the read-ahead frames (reading ahead first if they do not hold
+    /// it). A full send buffer leaves the rest pending until the socket is writable.
+    private func send(_ window: ServerTransfer.DataWindow, for transfer: EngineTransfer) throws(ContentError) {
+        transfer.pending = nil
+        let frameSize = 4 + window.blockSize
+        if transfer.cachedFrame(window.first, count: window.count, frameSize: frameSize) == nil {
+            try readAhead(from: window, for: transfer)
+        }
+        transmit(window, from: 0, for: transfer)
+    }
+
+    /// Reads the window's blocks and those after it, up to the read-ahead size and the
+    /// end of the content, with one preadv, and writes each DATA header into its gap.
+    private func readAhead(from window: ServerTransfer.DataWindow, for transfer: EngineTransfer) throws(ContentError) {
+        guard let content = transfer.content else { throw .io(errno: EIO) }
+        let frameSize = 4 + window.blockSize
+        let blocksInContent = UInt64(window.contentSize / Int64(window.blockSize)) + 1
+        let left = Int(min(blocksInContent - window.first + 1, UInt64(Int32.max)))
+        let count = min(left, max(window.count, settings.readAheadBytes / frameSize, 1))
+        let bytes = count * frameSize
+        if transfer.framesCapacity < bytes {
+            transfer.dropFrames()
+            transfer.frames = .allocate(byteCount: bytes, alignment: 16)
+            transfer.framesCapacity = bytes
+        }
+        guard let base = transfer.frames else { throw .io(errno: ENOMEM) }
+        var extended = window
+        extended.count = count
+        transfer.cachedCount = 0
+        try content.readFrames(
+            into: base,
+            frames: .init(gap: 4, chunk: window.blockSize, count: count, last: extended.block(count - 1).length),
+            offset: extended.block(0).offset)
+        for index in 0..<count {
+            let frame = base + index * frameSize
+            frame.storeBytes(of: Opcode.data.rawValue.bigEndian, as: UInt16.self)
+            frame.storeBytes(of: extended.block(index).wire.bigEndian, toByteOffset: 2, as: UInt16.self)
+        }
+        transfer.cachedFirst = window.first
+        transfer.cachedCount = count
+        transfer.cachedFrameSize = frameSize
+    }
+
+    /// Sends the window's datagrams from the `sent`-th on: GSO messages, one sendmmsg per
+    /// 64 messages. EAGAIN keeps the rest pending; other errors lose the datagrams (the
+    /// retransmission timer covers them), except that a refused GSO is retried without it.
+    private func transmit(_ window: ServerTransfer.DataWindow, from sent: Int, for transfer: EngineTransfer) {
+        let frameSize = 4 + window.blockSize
+        guard let base = transfer.cachedFrame(window.first, count: window.count, frameSize: frameSize) else { return }
+        let last = 4 + window.block(window.count - 1).length
+        var sent = sent
+        while sent < window.count {
+            let result = transfer.client.withSocketAddress { address, length in
+                ctftp_send_frames(
+                    transfer.socket, address, length, base + sent * frameSize, frameSize, window.count - sent, last,
+                    transfer.segmentationOffload ? 1 : 0)
+            }
+            if result >= 0 {
+                sent += Int(result)
+                continue
+            }
+            let error = errno
+            if error == EAGAIN || error == EWOULDBLOCK {
+                transfer.pending = .window(window, sent: sent)
+                return block(transfer)
+            }
+            if (error == EINVAL || error == EIO) && transfer.segmentationOffload && window.count - sent > 1 {
+                transfer.segmentationOffload = false
+                continue
+            }
+            return
+        }
+    }
+
+    // MARK: - Backpressure
+
+    /// Waits for room in the transfer's send buffer (EPOLLOUT on its socket or, in
+    /// single-port mode, on the listener's).
+    private func block(_ transfer: EngineTransfer) {
+        guard !transfer.waitsForWritable else { return }
+        transfer.waitsForWritable = true
+        if transfer.ownsSocket {
+            _ = ctftp_epoll_modify(epoll, transfer.socket, EPOLLIN.rawValue | EPOLLOUT.rawValue, transfer.epollTag)
+        } else {
+            if blockedOnListener[transfer.listener].isEmpty {
+                let descriptor = listeners[transfer.listener].descriptor
+                _ = ctftp_epoll_modify(
+                    epoll, descriptor, EPOLLIN.rawValue | EPOLLOUT.rawValue, UInt64(transfer.listener))
+            }
+            blockedOnListener[transfer.listener].append(transfer.slot)
+        }
+    }
+
+    private func unblock(_ transfer: EngineTransfer) {
+        guard transfer.waitsForWritable else { return }
+        transfer.waitsForWritable = false
+        if transfer.ownsSocket {
+            _ = ctftp_epoll_modify(epoll, transfer.socket, EPOLLIN.rawValue, transfer.epollTag)
+        } else {
+            blockedOnListener[transfer.listener].removeAll { $0 == transfer.slot }
+            if blockedOnListener[transfer.listener].isEmpty {
+                let descriptor = listeners[transfer.listener].descriptor
+                _ = ctftp_epoll_modify(epoll, descriptor, EPOLLIN.rawValue, UInt64(transfer.listener))
+            }
+        }
+    }
+
+    /// The socket has room again: send what was pending.
+    private func resume(_ transfer: EngineTransfer) {
+        if let pending = transfer.pending {
+            transfer.pending = nil
+            switch pending {
+            case .window(let window, let sent):
+                transmit(window, from: sent, for: transfer)
+            case .packet(let bytes):
+                let error = bytes.withUnsafeBytes { UDPSocket.send(transfer.socket, $0, to: transfer.client) }
+                if error == EAGAIN { transfer.pending = pending }
+            }
+        }
+        guard transfer.pending == nil else { return }
+        unblock(transfer)
+        if transfer.lingering { release(transfer) }
+    }
+
+    private func resumeBlocked(onListener index: Int) {
+        for slot in blockedOnListener[index] {
+            guard let transfer = slots[slot] else { continue }
+            resume(transfer)
+            if transfer.pending != nil { return }
+        }
+    }
+
+    // MARK: - The end
+
+    /// The machine ended the transfer: its slot in the admission table is free first (so a
+    /// reader of the log never sees a finished transfer still counted), then the line, then
+    /// the last ERROR, then the socket goes.
+    private func finish(
+        _ transfer: EngineTransfer, outcome: ServerTransfer.Outcome, packet: Packet?, now: NIODeadline,
+        socketError: UDPSocket.Failure?
+    ) {
+        registry.release(transfer.client)
+        let report = TransferReport(
+            client: transfer.client, request: transfer.endpoint.transfer.request, outcome: outcome,
+            options: transfer.endpoint.transfer.options, statistics: transfer.endpoint.transfer.statistics,
+            duration: now - transfer.started, socketError: socketError)
+        report.record(in: settings.metrics)
+        report.log(to: settings.logger)
+        if settings.singlePort { routes[transfer.client] = nil }
+        transfer.pending = nil
+        transfer.dropFrames()
+        if let packet, socketError == nil, sendControl(packet, to: transfer.client, on: transfer.socket) == EAGAIN {
+            // Keep the socket until the ERROR is out, or for a second at most.
+            transfer.pending = .packet(Array(scratch.readableBytesView))
+            transfer.lingering = true
+            block(transfer)
+            transfer.armed = nil
+            arm(transfer, now + Self.lingerTime)
+            return
+        }
+        release(transfer)
+    }
+
+    /// Frees the transfer's slot and closes its socket (epoll forgets a closed descriptor).
+    private func release(_ transfer: EngineTransfer) {
+        if transfer.waitsForWritable { unblock(transfer) }
+        if transfer.ownsSocket {
+            close(transfer.socket)
+        } else if routes[transfer.client] == transfer.slot {
+            routes[transfer.client] = nil
+        }
+        slots[transfer.slot] = nil
+        freeSlots.append(transfer.slot)
+    }
+}

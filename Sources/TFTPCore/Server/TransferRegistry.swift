@@ -1,0 +1,66 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Admission shared by the engine threads: one ``TransferTable`` behind a lock (the limits
+/// are per server and per client address, and a client's ports may land on different
+/// threads), touched twice per transfer, never per packet. It also knows when a shutting
+/// down server has become idle and then tells every thread to stop.
+///
+/// NIO's pthread-based lock rather than `Synchronization.Mutex`, whose futex
+/// ThreadSanitizer does not see as synchronization.
+final class TransferRegistry: Sendable {
+    private let table: NIOLockedValueBox<TransferTable<PeerAddress, PeerAddress>>
+    private let metrics: ServerMetrics
+    private let mailboxes: [EngineMailbox]
+
+    init(maxTransfers: Int, maxPerClient: Int, metrics: ServerMetrics, mailboxes: [EngineMailbox]) {
+        table = NIOLockedValueBox(TransferTable(maxTransfers: maxTransfers, maxPerHost: maxPerClient))
+        self.metrics = metrics
+        self.mailboxes = mailboxes
+    }
+
+    /// A request from `client`: admitted (counted as started), a repeat, or refused.
+    func admit(_ client: PeerAddress) -> TransferTable<PeerAddress, PeerAddress>.Admission {
+        let admission = table.withLockedValue { $0.admit(client, host: client.host) }
+        if case .admitted = admission { metrics.transferStarted() }
+        return admission
+    }
+
+    /// The transfer of `client` ended: its slot is free. The last one of a shutdown stops
+    /// the threads.
+    func release(_ client: PeerAddress) {
+        let idle = table.withLockedValue { $0.release(client, host: client.host) }
+        metrics.transferEnded()
+        if idle { stopAll() }
+    }
+
+    /// Transfers running now, on every thread.
+    var running: Int { table.withLockedValue { $0.count } }
+
+    /// Refuses new requests from now on; running transfers get `grace` to finish.
+    /// Returns how many were running.
+    @discardableResult
+    func beginShutdown(grace: TimeAmount) -> Int {
+        let (idle, running) = table.withLockedValue { ($0.beginShutdown(), $0.count) }
+        if idle {
+            stopAll()
+        } else {
+            for mailbox in mailboxes { mailbox.post(.beginShutdown(grace: grace)) }
+        }
+        return running
+    }
+
+    /// Refuses new requests and ends every running transfer now.
+    func abort() {
+        let idle = table.withLockedValue { $0.beginShutdown() }
+        if idle {
+            stopAll()
+        } else {
+            for mailbox in mailboxes { mailbox.post(.abort) }
+        }
+    }
+
+    private func stopAll() {
+        for mailbox in mailboxes { mailbox.post(.stop) }
+    }
+}

@@ -1,0 +1,73 @@
+import Logging
+import NIOCore
+
+/// What is known of a transfer when it ends: the one log line per transfer and its metrics.
+/// The client's address becomes text here, once per transfer, and only when the line is
+/// written at the logger's level.
+struct TransferReport {
+    var client: PeerAddress
+    var request: Request
+    var outcome: ServerTransfer.Outcome
+    var options: Options
+    var statistics: ServerTransfer.Statistics
+    var duration: TimeAmount
+    /// Why the transfer's socket failed, when it did (`outcome` is then `aborted`).
+    var socketError: UDPSocket.Failure?
+
+    func record(in metrics: ServerMetrics) {
+        metrics.record(
+            outcome, bytes: statistics.bytesAcknowledged, retransmits: statistics.retransmits,
+            nanoseconds: duration.nanoseconds)
+    }
+
+    /// The level of the line: completions and probes are news, failures a notice, a read
+    /// error on our side an error.
+    var level: Logger.Level {
+        switch outcome {
+        case .completed, .sizeProbe: .info
+        case .readFailed: .error
+        case .peerError, .refused, .timedOut, .protocolViolation, .aborted: .notice
+        }
+    }
+
+    func log(to logger: Logger) {
+        let level = level
+        guard logger.logLevel <= level else { return }
+        var metadata: Logger.Metadata = [
+            "client": "\(client.display)",
+            "file": "\(request.printableFilename)",
+            "mode": "\(request.mode.rawValue)",
+            "bytes": "\(statistics.bytesAcknowledged)",
+            "duration_ms": "\(Double(duration.nanoseconds) / 1_000_000)",
+            "retransmits": "\(statistics.retransmits)",
+        ]
+        if !request.options.isEmpty {
+            metadata["requested"] = "\(request.options.map { "\($0.name)=\($0.value)" }.joined(separator: ","))"
+            metadata["options"] = "\(options.acknowledged.map { "\($0.name)=\($0.value)" }.joined(separator: ","))"
+        }
+        switch outcome {
+        case .completed:
+            metadata["outcome"] = "completed"
+        case .sizeProbe:
+            metadata["outcome"] = "size-probe"
+        case .peerError(let code, let message):
+            metadata["outcome"] = "client-error"
+            metadata["error"] = "\(code.rawValue) \(message)"
+        case .refused(let code, let reason):
+            metadata["outcome"] = "refused"
+            metadata["error"] = "\(code.rawValue) \(reason)"
+        case .timedOut:
+            metadata["outcome"] = "timed-out"
+        case .protocolViolation(let opcode):
+            metadata["outcome"] = "protocol-violation"
+            metadata["error"] = "\(opcode)"
+        case .readFailed(let error):
+            metadata["outcome"] = "read-failed"
+            metadata["error"] = "\(error)"
+        case .aborted:
+            metadata["outcome"] = "aborted"
+            if let socketError { metadata["error"] = "\(socketError)" }
+        }
+        logger.log(level: level, "transfer", metadata: metadata)
+    }
+}

@@ -1,0 +1,76 @@
+import CTFTPShims
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// The few UDP socket operations the engine needs, over raw descriptors: non-blocking,
+/// close-on-exec, errors as ``UDPSocket/Failure`` values. No protocol knowledge here.
+enum UDPSocket {
+    /// A system call that failed, and its errno.
+    struct Failure: Error, CustomStringConvertible, Equatable {
+        var operation: String
+        var errno: Int32
+        var description: String { "\(operation): \(String(cString: strerror(errno)))" }
+    }
+
+    /// A new non-blocking UDP socket of the address's family.
+    static func open(family: sa_family_t) throws(Failure) -> Int32 {
+        let fd = socket(
+            Int32(family), Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw Failure(operation: "socket", errno: errno) }
+        return fd
+    }
+
+    /// Binds `fd` to `address`.
+    static func bind(_ fd: Int32, to address: PeerAddress) throws(Failure) {
+        let result = address.withSocketAddress { Glibc.bind(fd, $0, $1) }
+        guard result == 0 else { throw Failure(operation: "bind \(address.display)", errno: errno) }
+    }
+
+    /// Sets an integer socket option.
+    static func set(_ fd: Int32, level: Int32, option: Int32, _ value: Int32) throws(Failure) {
+        var value = value
+        guard setsockopt(fd, level, option, &value, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            throw Failure(operation: "setsockopt \(option)", errno: errno)
+        }
+    }
+
+    /// Reads an integer socket option.
+    static func get(_ fd: Int32, level: Int32, option: Int32) -> Int32? {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, level, option, &value, &length) == 0 else { return nil }
+        return value
+    }
+
+    /// The address the socket is bound to (the real port after binding port 0).
+    static func localAddress(_ fd: Int32) throws(Failure) -> PeerAddress {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard result == 0 else { throw Failure(operation: "getsockname", errno: errno) }
+        guard let address = withUnsafeBytes(of: &storage, { PeerAddress($0.baseAddress!, length: length) }) else {
+            throw Failure(operation: "getsockname", errno: EAFNOSUPPORT)
+        }
+        return address
+    }
+
+    /// Sends one datagram; returns 0 or the errno (EAGAIN: the send buffer is full).
+    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, to address: PeerAddress) -> Int32 {
+        address.withSocketAddress { pointer, length in
+            while true {
+                if sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), pointer, length) >= 0 { return 0 }
+                if errno != EINTR { return errno }
+            }
+        }
+    }
+
+    /// Whether the kernel accepts UDP GSO (`UDP_SEGMENT`, Linux 4.18); off when the
+    /// environment has `TFTPD_NO_GSO` (to measure without it).
+    static let segmentationOffload: Bool = ctftp_udp_segment_supported() != 0 && getenv("TFTPD_NO_GSO") == nil
+}
