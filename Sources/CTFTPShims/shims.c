@@ -103,9 +103,18 @@ int ctftp_send_frames(int fd, const struct sockaddr *to, socklen_t to_length, co
         covered += n;
     }
     int sent;
-    do {
-        sent = sendmmsg(fd, messages, used, MSG_DONTWAIT);
-    } while (sent < 0 && errno == EINTR);
+    if (used == 1) {
+        /* One message (lockstep, or a window that fits one GSO message): plain sendmsg. */
+        ssize_t n;
+        do {
+            n = sendmsg(fd, &messages[0].msg_hdr, MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        sent = n < 0 ? -1 : 1;
+    } else {
+        do {
+            sent = sendmmsg(fd, messages, used, MSG_DONTWAIT);
+        } while (sent < 0 && errno == EINTR);
+    }
     if (sent < 0) {
         return -1;
     }

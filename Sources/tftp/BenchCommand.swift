@@ -47,6 +47,8 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // One socket per transfer at once: -c 1000 needs more than the usual 1024.
+        DescriptorLimit.raiseToHardLimit()
         let address = try GetCommand.resolve(server)
         let expected: [UInt8]? = try verify.map { path in
             guard let bytes = Self.readFile(path) else { throw ValidationError("cannot read \(path)") }

@@ -76,6 +76,14 @@ struct TFTPDaemon: ParsableCommand {
     @Option(help: "Retransmissions without progress before a transfer is given up.")
     var retries = 8
 
+    @Option(
+        help: ArgumentHelp(
+            "TFTP engine threads, each with its own socket per listen address. Default: the number of cores.",
+            valueName: "n"
+        )
+    )
+    var threads: Int?
+
     @Option(help: "Seconds running transfers may go on after SIGTERM.")
     var gracePeriod = 10
 
@@ -186,6 +194,7 @@ struct TFTPDaemon: ParsableCommand {
             throw ValidationError("--http-max-header-bytes must be at least 256; HTTP timeouts and limits positive")
         }
         guard maxPerClient > 0 else { throw ValidationError("--max-per-client must be positive") }
+        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be 1...1024") }
         guard timeout > 0, minTimeout > 0, retries >= 0, maxTransfers > 0, gracePeriod >= 0 else {
             throw ValidationError("timeouts, --max-transfers must be positive; --retries, --grace-period not negative")
         }
@@ -229,6 +238,11 @@ struct TFTPDaemon: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "tftpd")
+        if let limit = DescriptorLimit.raiseToHardLimit(), limit < DescriptorLimit.needed(transfers: maxTransfers) {
+            logger.warning(
+                "the open-file limit is lower than --max-transfers needs: requests past it get an ERROR",
+                metadata: ["limit": "\(limit)", "needed": "\(DescriptorLimit.needed(transfers: maxTransfers))"])
+        }
         let inherited = SocketActivation.takeInheritedSockets()
         for fd in inherited.other {
             logger.warning("ignoring a passed socket that is not UDP", metadata: ["fd": "\(fd)"])
@@ -299,7 +313,8 @@ struct TFTPDaemon: ParsableCommand {
             portRange: portRange.flatMap(Self.parsePortRange),
             filenameMap: FilenameMap(map.compactMap(FilenameMap.Rule.init(parsing:))),
             fitBlockSizeToMTU: maxBlksize == nil,
-            inheritedSockets: inherited.datagram
+            inheritedSockets: inherited.datagram,
+            threads: threads ?? System.coreCount
         )
         for rule in configuration.filenameMap.rules {
             logger.info("filename map", metadata: ["rule": "\(rule)"])

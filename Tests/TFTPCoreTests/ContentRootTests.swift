@@ -36,7 +36,7 @@ import Testing
             _ = base.withCString { system("rm -rf '\(String(cString: $0))'") }
         }
 
-        private func write(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        func write(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
             let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)
             guard fd >= 0 else { throw ContentError.io(errno: errno) }
             _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -67,6 +67,40 @@ import Testing
         let file = try open(ContentRoot(path: tree.root), "file.bin")
         var buffer = ByteBuffer()
         #expect(throws: ContentError.io(errno: EIO)) { try file.read(into: &buffer, offset: 995, length: 10) }
+    }
+
+    /// A window of DATA blocks read with one preadv, each after its header's gap: full
+    /// blocks, a short last one, and the empty one that ends a multiple of the block size.
+    @Test(arguments: [(0, 3, 50), (500, 2, 100), (700, 3, 100), (900, 2, 0)])
+    func framesLandAfterTheirGaps(_ offset: Int, _ count: Int, _ last: Int) throws {
+        let tree = try Tree()
+        try tree.write(tree.root + "/counting.bin", (0..<1000).map { UInt8($0 % 251) })
+        let file = try open(ContentRoot(path: tree.root), "counting.bin")
+        let frames = ContentFile.Frames(gap: 4, chunk: 100, count: count, last: last)
+        var memory = [UInt8](repeating: 0xEE, count: frames.byteCount)
+        try memory.withUnsafeMutableBytes {
+            try file.readFrames(into: $0.baseAddress!, frames: frames, offset: Int64(offset))
+        }
+        for index in 0..<count {
+            let start = index * 104
+            let length = index == count - 1 ? last : 100
+            #expect(memory[start..<start + 4].allSatisfy { $0 == 0xEE }, "gap \(index) was written")
+            let expected = (0..<length).map { UInt8((offset + index * 100 + $0) % 251) }
+            #expect(Array(memory[start + 4..<start + 4 + length]) == expected)
+        }
+    }
+
+    /// A file that shrank under a transfer is an error, never a short block.
+    @Test func framesPastTheEndAreAnError() throws {
+        let tree = try Tree()
+        let file = try open(ContentRoot(path: tree.root), "file.bin")
+        var memory = [UInt8](repeating: 0, count: 1000)
+        #expect(throws: ContentError.io(errno: EIO)) {
+            try memory.withUnsafeMutableBytes {
+                try file.readFrames(
+                    into: $0.baseAddress!, frames: .init(gap: 4, chunk: 100, count: 3, last: 100), offset: 800)
+            }
+        }
     }
 
     @Test func symlinkInsideTheRootIsFollowed() throws {

@@ -124,4 +124,20 @@ private func |> <T, U>(value: T, transform: (T) -> U) -> U { transform(value) }
             _ = Packet.decode(ByteBuffer(bytes: datagram))
         }
     }
+
+    /// The engine decodes from its own memory: the same answer as the one codec for
+    /// every datagram (the ACK is read in place, the rest goes through ``Packet/decode(_:)``).
+    @Test func decodingFromRawMemoryAgreesWithTheCodec() {
+        var random = SeededRandom(seed: 11)
+        for _ in 0..<20000 {
+            let length = Int.random(in: 0...24, using: &random)
+            var datagram = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
+            if length >= 2, random.chance(0.8) {
+                datagram[0] = 0
+                datagram[1] = UInt8.random(in: 0...7, using: &random)
+            }
+            let raw = datagram.withUnsafeBytes { Packet.decode($0) }
+            #expect("\(raw)" == "\(Packet.decode(ByteBuffer(bytes: datagram)))")
+        }
+    }
 }

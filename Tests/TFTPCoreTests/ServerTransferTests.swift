@@ -371,4 +371,70 @@ import Testing
             server.contentFailed(.io(errno: 5))
                 == .finish(.readFailed(.io(errno: 5)), send: .error(code: .notDefined, message: "Read error")))
     }
+
+    // MARK: - Shutdown
+
+    /// SIGTERM: the transfer goes on within the grace period and is ended with ERROR 0 at
+    /// its end; every deadline the machine hands out until then is the earlier of the two.
+    @Test func shutdownLetsTheTransferGoOnThenEndsIt() {
+        var server = machine()
+        _ = server.start(content: .success(512 * 100), now: at(0))
+        #expect(server.beginShutdown(grace: .milliseconds(500), now: at(10)) == .armTimer(at(510)))
+        guard case .sendWindow(let window, let deadline) = server.received(.ack(block: 1), now: at(20)) else {
+            Issue.record("no DATA 2 during the grace period")
+            return
+        }
+        #expect(window.first == 2)
+        #expect(deadline <= at(510))
+        // DATA 2 is not acknowledged: it is resent within the grace period.
+        guard case .sendWindow(let again, let next) = server.timerFired(now: at(509)) else {
+            Issue.record("no retransmission during the grace period")
+            return
+        }
+        #expect(again.first == 2)
+        #expect(next == at(510))
+        #expect(
+            server.timerFired(now: at(510))
+                == .finish(.aborted, send: .error(code: .notDefined, message: "Server shutting down")))
+    }
+
+    /// A transfer that completes within the grace period completes.
+    @Test func shutdownDoesNotCutAFinishingTransfer() {
+        var server = machine()
+        _ = server.start(content: .success(100), now: at(0))
+        _ = server.beginShutdown(grace: .seconds(10), now: at(1))
+        #expect(server.received(.ack(block: 1), now: at(2)) == .finish(.completed, send: nil))
+        #expect(server.beginShutdown(grace: .seconds(10), now: at(3)) == .wait)
+    }
+
+    /// A retransmission due before the grace ends still goes out; asking again never
+    /// extends the deadline; zero grace ends the transfer at once.
+    @Test func shutdownKeepsRetransmittingAndNeverExtends() {
+        var server = machine()
+        _ = server.start(content: .success(5000), now: at(0))
+        _ = server.beginShutdown(grace: .seconds(5), now: at(0))
+        #expect(server.beginShutdown(grace: .seconds(60), now: at(1)) == .wait)
+        guard case .sendWindow(let window, _) = server.timerFired(now: at(1000)) else {
+            Issue.record("no retransmission during the grace period")
+            return
+        }
+        #expect(window.first == 1)
+        #expect(
+            server.beginShutdown(grace: .zero, now: at(1001))
+                == .finish(.aborted, send: .error(code: .notDefined, message: "Server shutting down")))
+    }
+
+    @Test func shutdownBeforeTheStartEndsWithoutAPacket() {
+        var server = machine()
+        #expect(server.beginShutdown(grace: .seconds(1), now: at(0)) == .finish(.aborted, send: nil))
+    }
+
+    /// A socket that fails under the transfer ends it; nothing can be sent on it.
+    @Test func socketFailureEndsWithoutAPacket() {
+        var server = machine()
+        _ = server.start(content: .success(5000), now: at(0))
+        #expect(server.socketFailed() == .finish(.aborted, send: nil))
+        #expect(server.socketFailed() == .wait)
+        #expect(server.timerFired(now: at(5000)) == .wait)
+    }
 }

@@ -98,4 +98,55 @@ import Testing
         // 400 round trips of 1 ms plus about 40 losses at ~50-200 ms: far below 40 × 1 s.
         #expect(result.elapsed < .seconds(20))
     }
+
+    /// RFC 1350 §4 on a lossy link: a stranger copies one datagram in ten to either side's
+    /// port; each copy gets ERROR 5 (a copied ERROR gets nothing) and no transfer is
+    /// disturbed.
+    @Test func strangersNeverDisturbATransfer() {
+        var failures: [String] = []
+        var replies = 0
+        for seed in UInt64(1)...200 {
+            var random = SeededRandom(seed: seed)
+            let size = Int.random(in: 0...20_000, using: &random)
+            let data = content(size, seed: seed)
+            var link = SimulatedLink(
+                conditions: .init(loss: 0.1, duplication: 0.02, jitter: .milliseconds(1), strangers: 0.1), seed: seed)
+            let client = ClientTransfer.Configuration(
+                blockSize: 1024, windowSize: seed % 2 == 0 ? 8 : nil, retransmit: Self.patient, dally: .seconds(3))
+            let result = link.run(
+                content: data, client: client, server: .init(retransmit: RetransmitPolicy(maxRetries: 40)))
+            if result.received != data || result.client != .completed(bytes: Int64(size)) {
+                failures.append("seed \(seed): \(String(describing: result.client))")
+            }
+            replies += result.strangerReplies.count
+            #expect(
+                result.strangerReplies.allSatisfy {
+                    $0 == .error(code: .unknownTransferID, message: "Unknown transfer ID")
+                })
+        }
+        #expect(failures.isEmpty, "\(failures.prefix(5))")
+        #expect(replies > 100)
+    }
+
+    /// A graceful shutdown that leaves enough time: the transfer completes.
+    @Test func shutdownWithinTheGracePeriodCompletes() {
+        var link = SimulatedLink(
+            conditions: .init(loss: 0.05, shutdown: (at: .milliseconds(5), grace: .seconds(60))), seed: 3)
+        let data = content(512 * 300, seed: 2)
+        let result = link.run(content: data, client: .init(retransmit: Self.patient))
+        #expect(result.received == data)
+        #expect(result.server == .completed)
+    }
+
+    /// Past the grace period the server ends the transfer and tells the client, which
+    /// stops at once instead of waiting out its timers.
+    @Test func shutdownPastTheGracePeriodTellsTheClient() {
+        var link = SimulatedLink(
+            conditions: .init(shutdown: (at: .milliseconds(5), grace: .milliseconds(50))), seed: 4)
+        let data = content(512 * 10_000, seed: 2)
+        let result = link.run(content: data, client: .init(retransmit: Self.patient))
+        #expect(result.server == .aborted)
+        #expect(result.client == .serverError(code: .notDefined, message: "Server shutting down"))
+        #expect(result.elapsed < .milliseconds(60))
+    }
 }

@@ -19,6 +19,8 @@ struct EngineSettings: Sendable {
     var metrics: ServerMetrics
     /// Bytes of DATA packets a transfer reads ahead at once (at least one window).
     var readAheadBytes: Int
+    /// Idle transfer sockets each thread keeps per listener for reuse (0: none).
+    var socketPoolCapacity: Int
 }
 
 /// A listening socket as one engine thread holds it. Every thread has its own socket per
@@ -55,11 +57,13 @@ final class EngineThread: @unchecked Sendable {
     private var slots: [EngineTransfer?] = []
     private var freeSlots: [Int] = []
     private var nextGeneration: UInt32 = 1
-    /// Single-port mode: the running transfers of this thread's listeners by client.
+    /// The running transfers of this thread by client address and port (single-port mode
+    /// routes the client's datagrams by it).
     private var routes: [PeerAddress: Int] = [:]
     /// Single-port mode: transfers waiting for room in each listener's send buffer.
     private var blockedOnListener: [[Int]]
     private var timers = TimerHeap()
+    private var pool: SocketPool
     private var running = true
 
     /// Receive slots: room for the largest UDP datagram each, so nothing is ever cut short.
@@ -76,6 +80,10 @@ final class EngineThread: @unchecked Sendable {
     private var scratch = ByteBufferAllocator().buffer(capacity: 1024)
 
     private static let mailboxTag = UInt64.max
+    /// Epoll tags of idle pooled sockets: this in the high half, the descriptor in the low.
+    private static let idleTag: UInt64 = 0xFFFF_FFFE
+    /// Transfer generations stay below the reserved tags.
+    private static let lastGeneration: UInt32 = 0x7FFF_FFFF
     /// How long a finished transfer waits for room to send its last ERROR.
     private static let lingerTime = TimeAmount.seconds(1)
 
@@ -90,9 +98,13 @@ final class EngineThread: @unchecked Sendable {
         self.registry = registry
         self.mailbox = mailbox
         blockedOnListener = Array(repeating: [], count: listeners.count)
-        receiveBuffer = .allocate(byteCount: Self.receiveSlotBytes * Self.receiveBatch, alignment: 16)
+        pool = SocketPool(
+            listeners: listeners.count, quarantine: .milliseconds(100), maximumIdle: .seconds(2),
+            capacity: settings.portRange == nil && !settings.singlePort ? settings.socketPoolCapacity : 0)
+        // The batch's slots, and one more for transfer sockets (read while a batch is handled).
+        receiveBuffer = .allocate(byteCount: Self.receiveSlotBytes * (Self.receiveBatch + 1), alignment: 16)
         receivedLengths = .allocate(capacity: Self.receiveBatch)
-        sources = .allocate(capacity: Self.receiveBatch)
+        sources = .allocate(capacity: Self.receiveBatch + 1)
         sourceLengths = .allocate(capacity: Self.receiveBatch)
         events = .allocate(capacity: Self.maxEvents)
         guard ctftp_epoll_add(epoll, mailbox.eventDescriptor, EPOLLIN.rawValue, Self.mailboxTag) == 0 else {
@@ -132,17 +144,20 @@ final class EngineThread: @unchecked Sendable {
                 let event = events + index
                 dispatch(tag: ctftp_epoll_data(event), flags: ctftp_epoll_events(event), now: now)
             }
-            fireTimers(now: .now())
+            let after = NIODeadline.now()
+            fireTimers(now: after)
+            pool.expire(now: after.uptimeNanoseconds) { close($0) }
         }
         for slot in slots.indices {
-            if let transfer = slots[slot] { release(transfer) }
+            if let transfer = slots[slot] { release(transfer, reusable: false) }
         }
+        pool.removeAll { close($0) }
         for listener in listeners { close(listener.descriptor) }
     }
 
     /// Milliseconds `epoll_wait` may sleep: until the earliest deadline, rounded up.
     private func timeout(now: NIODeadline) -> Int32 {
-        guard let first = timers.first else { return -1 }
+        guard let first = timers.first else { return pool.count > 0 ? 1000 : -1 }
         let current = now.uptimeNanoseconds
         guard first.deadline > current else { return 0 }
         return Int32(min((first.deadline - current + 999_999) / 1_000_000, UInt64(Int32.max)))
@@ -151,6 +166,8 @@ final class EngineThread: @unchecked Sendable {
     private func dispatch(tag: UInt64, flags: UInt32, now: NIODeadline) {
         if tag == Self.mailboxTag {
             handleCommands(now: now)
+        } else if tag >> 32 == Self.idleTag {
+            discard(from: Int32(truncatingIfNeeded: tag))
         } else if tag >> 32 == 0 {
             let index = Int(tag)
             if flags & EPOLLOUT.rawValue != 0 { resumeBlocked(onListener: index) }
@@ -232,7 +249,7 @@ final class EngineThread: @unchecked Sendable {
     private func listenerDatagram(
         _ bytes: UnsafeRawBufferPointer, from source: PeerAddress, listener: Int, now: NIODeadline
     ) {
-        if settings.singlePort, let slot = routes[source], let transfer = slots[slot] {
+        if settings.singlePort, let slot = routes[source], let transfer = slots[slot], !transfer.lingering {
             return transferDatagram(bytes, from: source, transfer: transfer, now: now)
         }
         switch ListenerDecision.decide(Packet.decode(bytes)) {
@@ -241,14 +258,37 @@ final class EngineThread: @unchecked Sendable {
         case .refuse(let refusal):
             refuse(refusal, client: source, listener: listener)
         case .startTransfer(let request):
-            switch registry.admit(source) {
-            case .admitted:
-                start(request, client: source, listener: listener, now: now)
-            case .duplicate:
-                settings.logger.debug("repeated request ignored", metadata: ["client": "\(source.display)"])
-            case .refused(let refusal):
-                refuse(refusal, client: source, listener: listener)
+            admit(request, from: source, listener: listener, now: now, drained: false)
+        }
+    }
+
+    /// Admission of a request. A client's address and port that still has a transfer here
+    /// is a repeat, unless that transfer has just ended: a client that reuses its port at
+    /// once (the kernel may hand the same ephemeral port to its next socket) sent its last
+    /// ACK before its new request, but the two wait on different sockets. So the running
+    /// transfer's socket is read first, and the request is judged after that, as the
+    /// client sent them.
+    private func admit(_ request: Request, from source: PeerAddress, listener: Int, now: NIODeadline, drained: Bool) {
+        switch registry.admit(source) {
+        case .admitted:
+            start(request, client: source, listener: listener, now: now)
+        case .duplicate:
+            if !drained, let slot = routes[source], let transfer = slots[slot], transfer.ownsSocket {
+                drain(transfer, now: now)
+                if slots[slot] !== transfer {
+                    return admit(request, from: source, listener: listener, now: now, drained: true)
+                }
             }
+            settings.logger.debug("repeated request ignored", metadata: ["client": "\(source.display)"])
+        case .refused(let refusal):
+            refuse(refusal, client: source, listener: listener)
+        }
+    }
+
+    /// Reads what waits on a transfer's socket (a few datagrams at most).
+    private func drain(_ transfer: EngineTransfer, now: NIODeadline) {
+        for _ in 0..<8 {
+            guard slots[transfer.slot] === transfer, readTransfer(transfer, now: now) else { return }
         }
     }
 
@@ -282,8 +322,12 @@ final class EngineThread: @unchecked Sendable {
                 configuration.limits.maxBlockSize, InterfaceMTU.blockSize(mtu: mtu, client: client))
         }
         let socket: Int32
+        var pooled = false
         if settings.singlePort {
             socket = listeners[listener].descriptor
+        } else if let reused = pool.take(listener: listener, now: now.uptimeNanoseconds) {
+            socket = reused
+            pooled = true
         } else {
             do {
                 socket = try openTransferSocket(near: listeners[listener].local)
@@ -307,11 +351,14 @@ final class EngineThread: @unchecked Sendable {
             endpoint: ServerEndpoint(
                 client: client, transfer: ServerTransfer(request: request, configuration: configuration)),
             content: try? content.get(), started: now, segmentationOffload: UDPSocket.segmentationOffload)
-        nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
+        nextGeneration = nextGeneration >= Self.lastGeneration ? 1 : nextGeneration + 1
         slots[slot] = transfer
-        if settings.singlePort {
-            routes[client] = slot
-        } else if ctftp_epoll_add(epoll, socket, EPOLLIN.rawValue, transfer.epollTag) != 0 {
+        routes[client] = slot
+        if !settings.singlePort,
+            (pooled
+                ? ctftp_epoll_modify(epoll, socket, EPOLLIN.rawValue, transfer.epollTag)
+                : ctftp_epoll_add(epoll, socket, EPOLLIN.rawValue, transfer.epollTag)) != 0
+        {
             let failure = UDPSocket.Failure(operation: "epoll_ctl", errno: errno)
             return socketFailed(transfer, errno: failure.errno, now: now)
         }
@@ -348,23 +395,29 @@ final class EngineThread: @unchecked Sendable {
 
     // MARK: - Transfers
 
-    private func readTransfer(_ transfer: EngineTransfer, now: NIODeadline) {
-        // One datagram per readiness: a transfer socket has at most one ACK waiting, and
-        // epoll (level-triggered) reports anything else on the next turn.
+    /// Reads one datagram from the transfer's socket and handles it; false when none waited.
+    /// One per readiness: a transfer socket has at most one ACK waiting, and epoll
+    /// (level-triggered) reports anything else on the next turn.
+    @discardableResult
+    private func readTransfer(_ transfer: EngineTransfer, now: NIODeadline) -> Bool {
+        let buffer = receiveBuffer + Self.receiveBatch * Self.receiveSlotBytes
+        let source = sources + Self.receiveBatch
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let count = recvfrom(
-            transfer.socket, receiveBuffer, Self.receiveSlotBytes, Int32(MSG_DONTWAIT),
-            UnsafeMutableRawPointer(sources).assumingMemoryBound(to: sockaddr.self), &length)
+            transfer.socket, buffer, Self.receiveSlotBytes, Int32(MSG_DONTWAIT),
+            UnsafeMutableRawPointer(source).assumingMemoryBound(to: sockaddr.self), &length)
         if count < 0 {
             let error = errno
-            if error == EAGAIN || error == EWOULDBLOCK || error == EINTR { return }
-            return socketFailed(transfer, errno: error, now: now)
+            if error == EAGAIN || error == EWOULDBLOCK || error == EINTR { return false }
+            socketFailed(transfer, errno: error, now: now)
+            return false
         }
-        guard !transfer.lingering, let source = PeerAddress(sources, length: length), source.isAcceptableClient else {
-            return
+        guard !transfer.lingering, let address = PeerAddress(source, length: length), address.isAcceptableClient else {
+            return true
         }
         transferDatagram(
-            UnsafeRawBufferPointer(start: receiveBuffer, count: count), from: source, transfer: transfer, now: now)
+            UnsafeRawBufferPointer(start: buffer, count: count), from: address, transfer: transfer, now: now)
+        return true
     }
 
     private func transferDatagram(
@@ -581,7 +634,7 @@ final class EngineThread: @unchecked Sendable {
             duration: now - transfer.started, socketError: socketError)
         report.record(in: settings.metrics)
         report.log(to: settings.logger)
-        if settings.singlePort { routes[transfer.client] = nil }
+        if routes[transfer.client] == transfer.slot { routes[transfer.client] = nil }
         transfer.pending = nil
         transfer.dropFrames()
         if let packet, socketError == nil, sendControl(packet, to: transfer.client, on: transfer.socket) == EAGAIN {
@@ -593,14 +646,36 @@ final class EngineThread: @unchecked Sendable {
             arm(transfer, now + Self.lingerTime)
             return
         }
-        release(transfer)
+        let reusable: Bool
+        switch outcome {
+        case .completed, .sizeProbe, .refused: reusable = socketError == nil
+        case .peerError, .timedOut, .protocolViolation, .readFailed, .aborted: reusable = false
+        }
+        release(transfer, reusable: reusable)
+    }
+
+    /// A datagram to an idle pooled socket: a late one of the transfer that used it, or a
+    /// stranger's. Read and dropped, as if the port were closed.
+    private func discard(from descriptor: Int32) {
+        let buffer = receiveBuffer + Self.receiveBatch * Self.receiveSlotBytes
+        for _ in 0..<8 {
+            guard recv(descriptor, buffer, Self.receiveSlotBytes, Int32(MSG_DONTWAIT)) >= 0 else { return }
+        }
     }
 
     /// Frees the transfer's slot and closes its socket (epoll forgets a closed descriptor).
-    private func release(_ transfer: EngineTransfer) {
+    private func release(_ transfer: EngineTransfer, reusable: Bool = false) {
         if transfer.waitsForWritable { unblock(transfer) }
         if transfer.ownsSocket {
-            close(transfer.socket)
+            if reusable,
+                pool.put(transfer.socket, listener: transfer.listener, now: NIODeadline.now().uptimeNanoseconds),
+                ctftp_epoll_modify(
+                    epoll, transfer.socket, EPOLLIN.rawValue, Self.idleTag << 32 | UInt64(UInt32(transfer.socket))) == 0
+            {
+                // Kept for a later transfer.
+            } else {
+                close(transfer.socket)
+            }
         } else if routes[transfer.client] == transfer.slot {
             routes[transfer.client] = nil
         }

@@ -85,7 +85,8 @@ public struct TFTPServer: Service {
                 settings: EngineSettings(
                     transfer: configuration.transfer, filenameMap: configuration.filenameMap,
                     portRange: configuration.portRange, singlePort: configuration.singlePort, root: root,
-                    logger: logger, metrics: metrics, readAheadBytes: configuration.readAheadBytes),
+                    logger: logger, metrics: metrics, readAheadBytes: configuration.readAheadBytes,
+                    socketPoolCapacity: socketPoolCapacity(threads: used.count, listeners: addresses.count)),
                 maxTransfers: configuration.maxTransfers, maxPerClient: configuration.maxPerClient)
         } catch {
             for listeners in perThread { for listener in listeners { close(listener.descriptor) } }
@@ -128,6 +129,15 @@ public struct TFTPServer: Service {
             throw error
         }
         return (local, mtu(of: local), descriptors)
+    }
+
+    /// Idle transfer sockets each thread may keep per listener: enough for a storm of small
+    /// files at tens of thousands a second (rate × quarantine), within the descriptors left
+    /// once every transfer has its two.
+    private func socketPoolCapacity(threads: Int, listeners: Int) -> Int {
+        let limit = DescriptorLimit.current ?? 1024
+        let spare = limit - DescriptorLimit.needed(transfers: configuration.maxTransfers)
+        return max(0, min(2048, spare / max(1, threads * listeners)))
     }
 
     private func mtu(of local: PeerAddress) -> Int? {
