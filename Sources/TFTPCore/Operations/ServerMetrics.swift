@@ -22,6 +22,7 @@ public final class ServerMetrics: Sendable {
     private let retransmits = Counter(label: "tftp_retransmits_total")
     private let duration = Timer(label: "tftp_transfer_duration_seconds")
     private let active = Meter(label: "tftp_active_transfers")
+    private let sendBufferWaits = Counter(label: "tftp_send_buffer_full_total")
     private let httpRequests = NIOLockedValueBox<[UInt: Counter]>([:])
     private let httpBytes = Counter(label: "http_body_bytes_sent_total")
 
@@ -48,6 +49,12 @@ public final class ServerMetrics: Sendable {
     /// ``RequestRefusal/reasons``.
     func requestRejected(_ reason: String) {
         rejected[reason]?.increment()
+    }
+
+    /// A transfer found its socket's send buffer full (EAGAIN) and waits for room: the link
+    /// or the host's queue is slower than the windows going out.
+    func sendBufferFull() {
+        sendBufferWaits.increment()
     }
 
     /// The transfer's slot is free again (whatever happened to it).

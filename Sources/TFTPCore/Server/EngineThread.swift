@@ -552,7 +552,9 @@ final class EngineThread: @unchecked Sendable {
                 transfer.pending = .window(window, sent: sent)
                 return block(transfer)
             }
-            if (error == EINVAL || error == EIO) && transfer.segmentationOffload && window.count - sent > 1 {
+            if (error == EMSGSIZE || error == EINVAL || error == EIO) && transfer.segmentationOffload
+                && window.count - sent > 1
+            {
                 transfer.segmentationOffload = false
                 continue
             }
@@ -567,6 +569,7 @@ final class EngineThread: @unchecked Sendable {
     private func block(_ transfer: EngineTransfer) {
         guard !transfer.waitsForWritable else { return }
         transfer.waitsForWritable = true
+        settings.metrics.sendBufferFull()
         if transfer.ownsSocket {
             _ = ctftp_epoll_modify(epoll, transfer.socket, EPOLLIN.rawValue | EPOLLOUT.rawValue, transfer.epollTag)
         } else {
