@@ -152,6 +152,14 @@ int ctftp_receive_batch(int fd, uint8_t *base, size_t slot_size, unsigned count,
     return received;
 }
 
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
+#endif
+
+ssize_t ctftp_preadv_nowait(int fd, const struct iovec *vectors, int count, off_t offset) {
+    return preadv2(fd, vectors, count, offset, RWF_NOWAIT);
+}
+
 int ctftp_udp_segment_supported(void) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {

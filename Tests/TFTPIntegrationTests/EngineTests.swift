@@ -18,9 +18,13 @@ import Testing
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
     }
 
-    /// UDP sockets bound to `port` on loopback, from /proc/net/udp.
+    /// UDP sockets bound to `port` on loopback, from /proc/net/udp (read to its end: the
+    /// file reports no size).
     private static func socketsBound(to port: Int) -> Int {
-        let table = (try? String(contentsOfFile: "/proc/net/udp", encoding: .utf8)) ?? ""
+        let table =
+            FileHandle(forReadingAtPath: "/proc/net/udp").map {
+                String(decoding: $0.readDataToEndOfFile(), as: UTF8.self)
+            } ?? ""
         let local = String(format: "0100007F:%04X", port)
         return table.split(separator: "\n").filter { $0.split(separator: " ").dropFirst().first == Substring(local) }
             .count
@@ -89,5 +93,47 @@ import Testing
         let result = again.fetch(Self.name("size-100003.bin"), port: server.port)
         #expect(result.error == nil)
         #expect(result.bytes == tree.contents("size-100003.bin"))
+    }
+}
+
+extension EngineTests {
+    /// Reads that miss the page cache go to reader threads, so the engine thread never
+    /// waits for the device. A warm cache rarely takes that path, so the server is told to
+    /// take it for every read (`TFTPD_TEST_COLD_READS`): lockstep and windowed transfers
+    /// arrive whole, and transfers that end while their read is in flight (a client that
+    /// gives up right after ACK 0) leave nothing behind.
+    @Test func readsThatWaitForTheDeviceLeaveTheThreadFree() throws {
+        let tree = try ServedTree()
+        let bytes = ServedTree.randomBytes(3 << 20, seed: 33)
+        try tree.write("cold.bin", bytes)
+        let server = try TFTPDProcess(root: tree.root, environment: ["TFTPD_TEST_COLD_READS": "1"])
+        let peer = try UDPPeer()
+        let result = peer.fetch(Self.name("cold.bin"), port: server.port)
+        #expect(result.error == nil)
+        #expect(result.bytes == bytes)
+        let output = tree.base + "/cold-windowed.bin"
+        let get = try ExternalTool.run([
+            Self.tftp, "get", "127.0.0.1:\(server.port)", "cold.bin", "-o", output, "--blksize", "1468",
+            "--windowsize", "16",
+        ])
+        #expect(get.status == 0, "\(get.output)")
+        #expect(FileManager.default.contents(atPath: output).map(Array.init) == bytes)
+        #expect(server.logText.contains("read waits for the device"))
+        for _ in 0..<20 {
+            let quitter = try UDPPeer()
+            let options = [TransferOption(name: "blksize", value: "1468")]
+            quitter.send(
+                .readRequest(Request(filename: Self.name("cold.bin"), mode: .octet, options: options)),
+                port: server.port)
+            guard let (answer, tid) = quitter.receive(), case .success(.optionAcknowledgement) = answer else {
+                Issue.record("no OACK")
+                continue
+            }
+            quitter.send(.ack(block: 0), port: tid)
+            quitter.send(.error(code: .notDefined, message: "gave up"), port: tid)
+        }
+        try server.waitForLog(containing: "outcome=client-error", count: 20)
+        let again = try UDPPeer()
+        #expect(again.fetch(Self.name("size-100003.bin"), port: server.port).bytes == tree.contents("size-100003.bin"))
     }
 }

@@ -8,6 +8,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #endif
 
@@ -42,6 +44,11 @@ int ctftp_send_frames(int fd, const struct sockaddr *to, socklen_t to_length, co
 /// MSG_DONTWAIT. Returns how many arrived, or -1 with errno set (EAGAIN: none waiting).
 int ctftp_receive_batch(int fd, uint8_t *base, size_t slot_size, unsigned count, size_t *lengths,
                         struct sockaddr_storage *sources, socklen_t *source_lengths);
+
+/// preadv2(2) with RWF_NOWAIT: reads only what is in the page cache. Returns the bytes
+/// read, or -1 with errno set: EAGAIN when the data must come from the device,
+/// EOPNOTSUPP where the file system (or the kernel, before 4.14) cannot say.
+ssize_t ctftp_preadv_nowait(int fd, const struct iovec *vectors, int count, off_t offset);
 
 /// Whether this kernel accepts UDP_SEGMENT (UDP GSO, Linux 4.18).
 int ctftp_udp_segment_supported(void);

@@ -1,3 +1,4 @@
+import CTFTPShims
 import NIOCore
 
 #if canImport(Glibc)
@@ -75,9 +76,17 @@ public final class ContentFile: Sendable {
     /// Reads `frames` from the file at `offset` into memory at `base` with preadv: one
     /// system call for a whole window of DATA blocks, each landing after its header's gap.
     /// The same rule for a file that shrank: an I/O error.
-    public func readFrames(into base: UnsafeMutableRawPointer, frames: Frames, offset: Int64) throws(ContentError) {
+    ///
+    /// With `cachedOnly`, nothing waits for the device (preadv2 with RWF_NOWAIT): returns
+    /// false when some of the bytes are not in the page cache (the kernel has started
+    /// reading them) or the file system cannot tell; the caller reads again, blocking,
+    /// where waiting stalls nobody. Returns true when every byte was read.
+    @discardableResult
+    public func readFrames(
+        into base: UnsafeMutableRawPointer, frames: Frames, offset: Int64, cachedOnly: Bool = false
+    ) throws(ContentError) -> Bool {
         let wanted = frames.payloadCount
-        guard wanted > 0 else { return }
+        guard wanted > 0 else { return true }
         let stride = frames.gap + frames.chunk
         // IOV_MAX on Linux is 1024: larger runs go in batches.
         let failure: Int32 = withUnsafeTemporaryAllocation(of: iovec.self, capacity: min(frames.count, 1024)) {
@@ -99,9 +108,13 @@ public final class ContentFile: Sendable {
                     frame += 1
                     skip = 0
                 }
-                let n = preadv(descriptor, vectors.baseAddress, Int32(used), off_t(offset) + off_t(done))
+                let n =
+                    cachedOnly
+                    ? ctftp_preadv_nowait(descriptor, vectors.baseAddress, Int32(used), off_t(offset) + off_t(done))
+                    : preadv(descriptor, vectors.baseAddress, Int32(used), off_t(offset) + off_t(done))
                 if n < 0 {
                     if errno == EINTR { continue }
+                    if cachedOnly && (errno == EAGAIN || errno == EOPNOTSUPP) { return EAGAIN }
                     return errno
                 }
                 if n == 0 { return EIO }
@@ -118,6 +131,8 @@ public final class ContentFile: Sendable {
             }
             return 0
         }
+        if failure == EAGAIN && cachedOnly { return false }
         if failure != 0 { throw .io(errno: failure) }
+        return true
     }
 }

@@ -42,13 +42,15 @@ public enum ContentReader: Sendable {
     }
 
     /// Reads consecutive chunks from `offset` into frames at `base`, each after a gap the
-    /// caller fills in (see ``ContentFile/readFrames(into:frames:offset:)``).
-    public func readFrames(into base: UnsafeMutableRawPointer, frames: ContentFile.Frames, offset: Int64)
-        throws(ContentError)
-    {
+    /// caller fills in (see ``ContentFile/readFrames(into:frames:offset:cachedOnly:)``);
+    /// false when `cachedOnly` and the bytes are not all in memory yet.
+    @discardableResult
+    public func readFrames(
+        into base: UnsafeMutableRawPointer, frames: ContentFile.Frames, offset: Int64, cachedOnly: Bool = false
+    ) throws(ContentError) -> Bool {
         switch self {
         case .file(let file):
-            try file.readFrames(into: base, frames: frames, offset: offset)
+            return try file.readFrames(into: base, frames: frames, offset: offset, cachedOnly: cachedOnly)
         case .memory(let content):
             guard offset >= 0, offset + Int64(frames.payloadCount) <= Int64(content.readableBytes) else {
                 throw .io(errno: 5)
@@ -61,6 +63,7 @@ public enum ContentReader: Sendable {
                     (base + i * (frames.gap + frames.chunk) + frames.gap).copyMemory(from: from, byteCount: length)
                 }
             }
+            return true
         }
     }
 }

@@ -23,6 +23,7 @@ public final class ServerMetrics: Sendable {
     private let duration = Timer(label: "tftp_transfer_duration_seconds")
     private let active = Meter(label: "tftp_active_transfers")
     private let sendBufferWaits = Counter(label: "tftp_send_buffer_full_total")
+    private let coldReads = Counter(label: "tftp_cold_reads_total")
     private let httpRequests = NIOLockedValueBox<[UInt: Counter]>([:])
     private let httpBytes = Counter(label: "http_body_bytes_sent_total")
 
@@ -55,6 +56,11 @@ public final class ServerMetrics: Sendable {
     /// or the host's queue is slower than the windows going out.
     func sendBufferFull() {
         sendBufferWaits.increment()
+    }
+
+    /// A read missed the page cache and went to a reader thread (the disk is being read).
+    func coldRead() {
+        coldReads.increment()
     }
 
     /// The transfer's slot is free again (whatever happened to it).

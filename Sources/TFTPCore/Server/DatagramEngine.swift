@@ -7,12 +7,14 @@ import NIOCore
     import Musl
 #endif
 
-/// The engine threads of one server and the admission they share. ``run()`` starts one
-/// POSIX thread per ``EngineThread`` and returns when every one has stopped: after a
-/// shutdown has drained (``beginShutdown(grace:)``) or been cut short (``abort()``).
+/// The engine threads of one server, the admission they share and the readers they hand
+/// slow reads to. ``run()`` starts one POSIX thread per ``EngineThread`` and returns when
+/// every one has stopped: after a shutdown has drained (``beginShutdown(grace:)``) or been
+/// cut short (``abort()``).
 final class DatagramEngine: Sendable {
     let registry: TransferRegistry
     private let threads: [EngineThread]
+    private let reads: BlockingReadPool
     private let state = NIOLockedValueBox<(running: Int, continuation: CheckedContinuation<Void, Never>?)>((0, nil))
 
     /// One thread per element of `listeners` (the listening sockets that thread reads).
@@ -23,13 +25,22 @@ final class DatagramEngine: Sendable {
         for _ in listeners { mailboxes.append(try EngineMailbox()) }
         let registry = TransferRegistry(
             maxTransfers: maxTransfers, maxPerClient: maxPerClient, metrics: settings.metrics, mailboxes: mailboxes)
+        let reads = BlockingReadPool(threads: 4)
         var threads: [EngineThread] = []
-        for (index, own) in listeners.enumerated() {
-            threads.append(
-                try EngineThread(listeners: own, settings: settings, registry: registry, mailbox: mailboxes[index]))
+        do {
+            for (index, own) in listeners.enumerated() {
+                threads.append(
+                    try EngineThread(
+                        listeners: own, settings: settings, registry: registry, mailbox: mailboxes[index], reads: reads)
+                )
+            }
+        } catch {
+            reads.stop()
+            throw error
         }
         self.registry = registry
         self.threads = threads
+        self.reads = reads
     }
 
     /// Runs the threads until they stop.
@@ -38,9 +49,19 @@ final class DatagramEngine: Sendable {
             state.withLockedValue { $0 = (threads.count, continuation) }
             if threads.isEmpty { return finished() }
             for thread in threads {
-                Self.spawn(thread) { [self] in finished() }
+                let started = PosixThread.spawn { [self] in
+                    thread.run()
+                    finished()
+                }
+                if !started { finished() }
             }
         }
+        reads.stop()
+    }
+
+    /// Lets go of an engine that will not run (the start failed): its readers end.
+    func discard() {
+        reads.stop()
     }
 
     /// Graceful shutdown: new requests are refused, running transfers get `grace`.
@@ -63,36 +84,5 @@ final class DatagramEngine: Sendable {
             return state.continuation
         }
         continuation?.resume()
-    }
-
-    /// Starts a detached POSIX thread that runs `thread` and then `done`. The entry point
-    /// is formed here, in a nonisolated function (a closure formed in top-level code would
-    /// be main-actor isolated).
-    private static func spawn(_ thread: EngineThread, done: @escaping @Sendable () -> Void) {
-        final class Start {
-            let thread: EngineThread
-            let done: @Sendable () -> Void
-            init(_ thread: EngineThread, _ done: @escaping @Sendable () -> Void) {
-                self.thread = thread
-                self.done = done
-            }
-        }
-        let start = Unmanaged.passRetained(Start(thread, done)).toOpaque()
-        var handle = pthread_t()
-        let result = pthread_create(
-            &handle, nil,
-            { argument in
-                guard let argument else { return nil }
-                let start = Unmanaged<Start>.fromOpaque(argument).takeRetainedValue()
-                start.thread.run()
-                start.done()
-                return nil
-            }, start)
-        if result != 0 {
-            Unmanaged<Start>.fromOpaque(start).release()
-            done()
-        } else {
-            pthread_detach(handle)
-        }
     }
 }

@@ -19,6 +19,9 @@ final class EngineMailbox: Sendable {
         case abort
         /// The server is idle after a shutdown: close the listeners and end the thread.
         case stop
+        /// A read handed to the ``BlockingReadPool`` for the transfer in `slot` (of that
+        /// `generation`) is done: the frames are in its buffer, or `failure` says why not.
+        case readCompleted(slot: Int, generation: UInt32, failure: ContentError?)
     }
 
     /// The eventfd (non-blocking, counter mode) that makes the thread's `epoll_wait` return.

@@ -21,6 +21,9 @@ struct EngineSettings: Sendable {
     var readAheadBytes: Int
     /// Idle transfer sockets each thread keeps per listener for reuse (0: none).
     var socketPoolCapacity: Int
+    /// Every file read goes to the reader threads, as if the page cache were always cold
+    /// (`TFTPD_TEST_COLD_READS=1`: tests of that path, which a warm cache rarely takes).
+    var deferEveryRead = false
 }
 
 /// A listening socket as one engine thread holds it. Every thread has its own socket per
@@ -50,6 +53,8 @@ final class EngineThread: @unchecked Sendable {
 
     let mailbox: EngineMailbox
     private let registry: TransferRegistry
+    /// Where reads that would wait for the device go.
+    private let reads: BlockingReadPool
     private let settings: EngineSettings
     private let listeners: [EngineListener]
     private let epoll: Int32
@@ -87,7 +92,10 @@ final class EngineThread: @unchecked Sendable {
     /// How long a finished transfer waits for room to send its last ERROR.
     private static let lingerTime = TimeAmount.seconds(1)
 
-    init(listeners: [EngineListener], settings: EngineSettings, registry: TransferRegistry, mailbox: EngineMailbox)
+    init(
+        listeners: [EngineListener], settings: EngineSettings, registry: TransferRegistry, mailbox: EngineMailbox,
+        reads: BlockingReadPool
+    )
         throws(UDPSocket.Failure)
     {
         let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -97,6 +105,7 @@ final class EngineThread: @unchecked Sendable {
         self.settings = settings
         self.registry = registry
         self.mailbox = mailbox
+        self.reads = reads
         blockedOnListener = Array(repeating: [], count: listeners.count)
         pool = SocketPool(
             listeners: listeners.count, quarantine: .milliseconds(100), maximumIdle: .seconds(2),
@@ -155,12 +164,15 @@ final class EngineThread: @unchecked Sendable {
         for listener in listeners { close(listener.descriptor) }
     }
 
-    /// Milliseconds `epoll_wait` may sleep: until the earliest deadline, rounded up.
+    /// Milliseconds `epoll_wait` may sleep: until the earliest deadline, rounded up, and
+    /// no longer than a second while idle sockets wait in the pool to be closed.
     private func timeout(now: NIODeadline) -> Int32 {
-        guard let first = timers.first else { return pool.count > 0 ? 1000 : -1 }
         let current = now.uptimeNanoseconds
-        guard first.deadline > current else { return 0 }
-        return Int32(min((first.deadline - current + 999_999) / 1_000_000, UInt64(Int32.max)))
+        var wake = timers.first?.deadline ?? UInt64.max
+        if pool.count > 0 { wake = min(wake, current + 1_000_000_000) }
+        guard wake != UInt64.max else { return -1 }
+        guard wake > current else { return 0 }
+        return Int32(min((wake - current + 999_999) / 1_000_000, UInt64(Int32.max)))
     }
 
     private func dispatch(tag: UInt64, flags: UInt32, now: NIODeadline) {
@@ -198,6 +210,11 @@ final class EngineThread: @unchecked Sendable {
                 forEachRunning { perform($0.endpoint.transfer.abort(), for: $0, now: now) }
             case .stop:
                 running = false
+            case .readCompleted(let slot, let generation, let failure):
+                guard slot < slots.count, let transfer = slots[slot], transfer.generation == generation else {
+                    continue
+                }
+                readCompleted(transfer, failure: failure, now: now)
             }
         }
     }
@@ -487,46 +504,106 @@ final class EngineThread: @unchecked Sendable {
     }
 
     /// Sends a window from the read-ahead frames (reading ahead first if they do not hold
-    /// it). A full send buffer leaves the rest pending until the socket is writable.
+    /// it). A full send buffer leaves the rest pending until the socket is writable; a read
+    /// that waits for the device leaves the window for when the read is done.
     private func send(_ window: ServerTransfer.DataWindow, for transfer: EngineTransfer) throws(ContentError) {
         transfer.pending = nil
+        if transfer.readInFlight != nil {
+            transfer.windowAfterRead = window
+            return
+        }
         let frameSize = 4 + window.blockSize
         if transfer.cachedFrame(window.first, count: window.count, frameSize: frameSize) == nil {
-            try readAhead(from: window, for: transfer)
+            guard try readAhead(from: window, for: transfer) else {
+                transfer.windowAfterRead = window
+                return
+            }
         }
         transmit(window, from: 0, for: transfer)
     }
 
     /// Reads the window's blocks and those after it, up to the read-ahead size and the
-    /// end of the content, with one preadv, and writes each DATA header into its gap.
-    private func readAhead(from window: ServerTransfer.DataWindow, for transfer: EngineTransfer) throws(ContentError) {
+    /// end of the content, with one preadv that does not wait for the device. If the bytes
+    /// are not in the page cache, a reader thread reads them and this returns false.
+    private func readAhead(from window: ServerTransfer.DataWindow, for transfer: EngineTransfer) throws(ContentError)
+        -> Bool
+    {
         guard let content = transfer.content else { throw .io(errno: EIO) }
         let frameSize = 4 + window.blockSize
         let blocksInContent = UInt64(window.contentSize / Int64(window.blockSize)) + 1
         let left = Int(min(blocksInContent - window.first + 1, UInt64(Int32.max)))
         let count = min(left, max(window.count, settings.readAheadBytes / frameSize, 1))
-        let bytes = count * frameSize
-        if transfer.framesCapacity < bytes {
-            transfer.dropFrames()
-            transfer.frames = .allocate(byteCount: bytes, alignment: 16)
-            transfer.framesCapacity = bytes
+        if (transfer.buffer?.capacity ?? 0) < count * frameSize {
+            transfer.buffer = FrameBuffer(capacity: count * frameSize)
         }
-        guard let base = transfer.frames else { throw .io(errno: ENOMEM) }
+        guard let buffer = transfer.buffer else { throw .io(errno: ENOMEM) }
         var extended = window
         extended.count = count
         transfer.cachedCount = 0
-        try content.readFrames(
-            into: base,
-            frames: .init(gap: 4, chunk: window.blockSize, count: count, last: extended.block(count - 1).length),
-            offset: extended.block(0).offset)
+        let frames = ContentFile.Frames(
+            gap: 4, chunk: window.blockSize, count: count, last: extended.block(count - 1).length)
+        let offset = extended.block(0).offset
+        let deferred: Bool
+        if case .file = content, settings.deferEveryRead {
+            deferred = true
+        } else {
+            deferred = try !content.readFrames(into: buffer.base, frames: frames, offset: offset, cachedOnly: true)
+        }
+        guard !deferred else {
+            transfer.readInFlight = (window.first, count, frameSize)
+            settings.metrics.coldRead()
+            settings.logger.debug(
+                "read waits for the device",
+                metadata: ["client": "\(transfer.client.display)", "block": "\(window.first)"])
+            reads.submit(
+                .init(
+                    content: content, buffer: buffer, frames: frames, offset: offset, mailbox: mailbox,
+                    slot: transfer.slot, generation: transfer.generation))
+            return false
+        }
+        framesRead(
+            transfer, first: window.first, count: count, frameSize: frameSize, blockSize: window.blockSize,
+            contentSize: window.contentSize)
+        return true
+    }
+
+    /// The frames of blocks `first ..< first + count` are in the buffer: their DATA headers
+    /// go into the gaps, and they are the transfer's read-ahead.
+    private func framesRead(
+        _ transfer: EngineTransfer, first: UInt64, count: Int, frameSize: Int, blockSize: Int, contentSize: Int64
+    ) {
+        guard let base = transfer.buffer?.base else { return }
+        let window = ServerTransfer.DataWindow(
+            first: first, count: count, blockSize: blockSize, contentSize: contentSize)
         for index in 0..<count {
             let frame = base + index * frameSize
             frame.storeBytes(of: Opcode.data.rawValue.bigEndian, as: UInt16.self)
-            frame.storeBytes(of: extended.block(index).wire.bigEndian, toByteOffset: 2, as: UInt16.self)
+            frame.storeBytes(of: window.block(index).wire.bigEndian, toByteOffset: 2, as: UInt16.self)
         }
-        transfer.cachedFirst = window.first
+        transfer.cachedFirst = first
         transfer.cachedCount = count
         transfer.cachedFrameSize = frameSize
+    }
+
+    /// A reader thread finished the transfer's read: the window the machine wants now goes
+    /// out (reading further ahead if it has moved past these frames).
+    private func readCompleted(_ transfer: EngineTransfer, failure: ContentError?, now: NIODeadline) {
+        guard let read = transfer.readInFlight else { return }
+        transfer.readInFlight = nil
+        if let failure {
+            return perform(transfer.endpoint.transfer.contentFailed(failure), for: transfer, now: now)
+        }
+        let window = transfer.windowAfterRead
+        transfer.windowAfterRead = nil
+        guard let window else { return }
+        framesRead(
+            transfer, first: read.first, count: read.count, frameSize: read.frameSize, blockSize: window.blockSize,
+            contentSize: window.contentSize)
+        do {
+            try send(window, for: transfer)
+        } catch {
+            perform(transfer.endpoint.transfer.contentFailed(error), for: transfer, now: now)
+        }
     }
 
     /// Sends the window's datagrams from the `sent`-th on: GSO messages, one sendmmsg per

@@ -25,11 +25,15 @@ final class EngineTransfer {
     /// Packets read ahead: DATA frames (4-byte header, then the block) back to back for
     /// blocks `cachedFirst ..< cachedFirst + cachedCount`, read with one preadv. A window
     /// is sent straight from here; a lockstep transfer reads once per read-ahead.
-    var frames: UnsafeMutableRawPointer?
-    var framesCapacity = 0
+    var buffer: FrameBuffer?
     var cachedFirst: UInt64 = 0
     var cachedCount = 0
     var cachedFrameSize = 0
+    /// A read that had to wait for the device, running on a reader thread: which blocks.
+    /// The buffer is the reader's until its completion arrives.
+    var readInFlight: (first: UInt64, count: Int, frameSize: Int)?
+    /// The window to send once that read is done (the machine's latest).
+    var windowAfterRead: ServerTransfer.DataWindow?
 
     /// What could not be sent because the socket's send buffer was full (EAGAIN); sent
     /// when epoll says the socket is writable again, or replaced by the machine's next send.
@@ -64,10 +68,6 @@ final class EngineTransfer {
         self.segmentationOffload = segmentationOffload
     }
 
-    deinit {
-        frames?.deallocate()
-    }
-
     var client: PeerAddress { endpoint.client }
 
     /// The value epoll hands back for this transfer's socket: generation and slot.
@@ -75,17 +75,18 @@ final class EngineTransfer {
 
     /// The read-ahead frame of `block` (absolute index), if it is read ahead at `frameSize`.
     func cachedFrame(_ block: UInt64, count: Int, frameSize: Int) -> UnsafeMutableRawPointer? {
-        guard let frames, cachedFrameSize == frameSize, block >= cachedFirst,
+        guard let buffer, readInFlight == nil, cachedFrameSize == frameSize, block >= cachedFirst,
             block + UInt64(count) <= cachedFirst + UInt64(cachedCount)
         else { return nil }
-        return frames + Int(block - cachedFirst) * frameSize
+        return buffer.base + Int(block - cachedFirst) * frameSize
     }
 
-    /// Frees the read-ahead packets (a finished transfer keeps nothing).
+    /// Lets go of the read-ahead packets (a finished transfer keeps nothing; a read in
+    /// flight keeps the memory until it is done).
     func dropFrames() {
-        frames?.deallocate()
-        frames = nil
-        framesCapacity = 0
+        buffer = nil
         cachedCount = 0
+        readInFlight = nil
+        windowAfterRead = nil
     }
 }

@@ -64,6 +64,23 @@ public struct TFTPServer: Service {
             throw error
         }
         let used = perThread.filter { !$0.isEmpty }
+        // Everything the threads need exists before the first line says "listening", so a
+        // reader of the log (an operator, a test counting descriptors) sees the server whole.
+        let engine: DatagramEngine
+        do {
+            engine = try DatagramEngine(
+                listeners: used,
+                settings: EngineSettings(
+                    transfer: configuration.transfer, filenameMap: configuration.filenameMap,
+                    portRange: configuration.portRange, singlePort: configuration.singlePort, root: root,
+                    logger: logger, metrics: metrics, readAheadBytes: configuration.readAheadBytes,
+                    socketPoolCapacity: socketPoolCapacity(threads: used.count, listeners: addresses.count),
+                    deferEveryRead: getenv("TFTPD_TEST_COLD_READS") != nil),
+                maxTransfers: configuration.maxTransfers, maxPerClient: configuration.maxPerClient)
+        } catch {
+            for listeners in perThread { for listener in listeners { close(listener.descriptor) } }
+            throw error
+        }
         for (local, mtu) in addresses {
             var metadata: Logger.Metadata = [
                 "address": "\(local.display)", "root": "\(configuration.root)",
@@ -77,18 +94,10 @@ public struct TFTPServer: Service {
             if let range = configuration.portRange { metadata["ports"] = "\(range.lowerBound):\(range.upperBound)" }
             logger.info("listening", metadata: metadata)
         }
-        let engine: DatagramEngine
         do {
             try await onListening(addresses.compactMap { $0.local.socketAddress })
-            engine = try DatagramEngine(
-                listeners: used,
-                settings: EngineSettings(
-                    transfer: configuration.transfer, filenameMap: configuration.filenameMap,
-                    portRange: configuration.portRange, singlePort: configuration.singlePort, root: root,
-                    logger: logger, metrics: metrics, readAheadBytes: configuration.readAheadBytes,
-                    socketPoolCapacity: socketPoolCapacity(threads: used.count, listeners: addresses.count)),
-                maxTransfers: configuration.maxTransfers, maxPerClient: configuration.maxPerClient)
         } catch {
+            engine.discard()
             for listeners in perThread { for listener in listeners { close(listener.descriptor) } }
             throw error
         }

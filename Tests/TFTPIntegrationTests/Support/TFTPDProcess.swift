@@ -26,12 +26,18 @@ final class TFTPDProcess: @unchecked Sendable {
         binaryDirectory.appendingPathComponent(name).path
     }
 
-    init(root: String, host: String = "127.0.0.1", http: Bool = false, arguments: [String] = []) throws {
+    init(
+        root: String, host: String = "127.0.0.1", http: Bool = false, arguments: [String] = [],
+        environment: [String: String] = [:]
+    ) throws {
         self.root = root
         process.executableURL = URL(fileURLWithPath: Self.binary("tftpd"))
         process.arguments =
             ["--root", root, "--listen", "\(host.contains(":") ? "[\(host)]" : host):0", "--log-level", "debug"]
             + (http ? ["--http", "127.0.0.1:0"] : []) + Self.privilegeArguments(arguments) + arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = output
         process.standardError = output
         output.fileHandleForReading.readabilityHandler = { [weak self] handle in
