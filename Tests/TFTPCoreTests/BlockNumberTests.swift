@@ -3,7 +3,7 @@ import Testing
 @testable import TFTPCore
 
 @Suite struct BlockNumberTests {
-    /// FIELD-NOTES rule 7: after 65535 comes 0.
+    /// docs/protocol.md, "Block numbers": after 65535 comes 0.
     @Test func wireWrapsToZero() {
         #expect(BlockNumber.wire(1) == 1)
         #expect(BlockNumber.wire(65535) == 65535)

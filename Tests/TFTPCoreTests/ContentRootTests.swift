@@ -78,9 +78,10 @@ import Testing
         let file = try open(ContentRoot(path: tree.root), "counting.bin")
         let frames = ContentFile.Frames(gap: 4, chunk: 100, count: count, last: last)
         var memory = [UInt8](repeating: 0xEE, count: frames.byteCount)
-        try memory.withUnsafeMutableBytes {
+        let complete = try memory.withUnsafeMutableBytes {
             try file.readFrames(into: $0.baseAddress!, frames: frames, offset: Int64(offset))
         }
+        #expect(complete)
         for index in 0..<count {
             let start = index * 104
             let length = index == count - 1 ? last : 100
@@ -150,7 +151,7 @@ import Testing
         #expect(try open(root, "private").size == 6)
     }
 
-    /// FIELD-NOTES: a FIFO must be refused at once, never block the server.
+    /// A FIFO must be refused at once, never block the server.
     @Test(arguments: policies)
     func fifoIsRefusedWithoutBlocking(_ policy: ContentRoot.Policy) throws {
         let tree = try Tree()

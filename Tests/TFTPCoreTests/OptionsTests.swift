@@ -110,7 +110,7 @@ import Testing
         #expect(options.windowSize == 1)
     }
 
-    /// FIELD-NOTES: EDK2's probe asks `tsize=0 blksize=1468 windowsize=4`.
+    /// EDK2's probe asks `tsize=0 blksize=1468 windowsize=4`.
     @Test func edk2Probe() {
         let options = negotiate([("tsize", "0"), ("blksize", "1468"), ("windowsize", "4")], size: 123_456)
         #expect(oack(options) == ["tsize=123456", "blksize=1468", "windowsize=4"])

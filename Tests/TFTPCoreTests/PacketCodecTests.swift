@@ -71,7 +71,7 @@ private func |> <T, U>(value: T, transform: (T) -> U) -> U { transform(value) }
         #expect(decoded == .success(.readRequest(Request(filename: [UInt8(ascii: "f")], mode: .octet))))
     }
 
-    /// FIELD-NOTES: HP PA-RISC pads RRQs with garbage after the mode; an incomplete last
+    /// HP PA-RISC pads RRQs with garbage after the mode; an incomplete last
     /// option pair is junk and ignored.
     @Test func trailingJunkAfterOptionsIsIgnored() {
         let decoded = Packet.decode(

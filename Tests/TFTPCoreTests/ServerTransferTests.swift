@@ -72,7 +72,7 @@ import Testing
         #expect(lengths.last! < 1468)
     }
 
-    /// FIELD-NOTES rule 7: 65535 × blksize + 1 bytes crosses the wrap: block 65536 goes
+    /// docs/protocol.md, "Block numbers": 65535 × blksize + 1 bytes crosses the wrap: block 65536 goes
     /// out as 0 and the last block (65536 + 1) as 1.
     @Test func rolloverToZero() {
         var server = machine([("blksize", "8")])
@@ -143,7 +143,7 @@ import Testing
         #expect(!server.peerProven)
     }
 
-    /// FIELD-NOTES: EDK2 probes with tsize and ends with ERROR 8 after the OACK: a probe.
+    /// docs/protocol.md, "Size probes": EDK2 probes with tsize and ends with ERROR 8 after the OACK: a probe.
     @Test func errorAfterOACKWithTsizeIsAProbe() {
         var server = machine([("tsize", "0"), ("blksize", "1468"), ("windowsize", "4")])
         _ = server.start(content: .success(123), now: at(0))
@@ -347,7 +347,7 @@ import Testing
         #expect(firstBlock(server.received(.ack(block: 1), now: at(2))) == 2)
     }
 
-    /// FIELD-NOTES rule 5: ERROR 5 to a stranger; rule 6: never answer an ERROR.
+    /// docs/protocol.md, "Who gets an answer": ERROR 5 to a stranger; never an answer to an ERROR.
     @Test func strangers() {
         #expect(
             ServerTransfer.replyToStranger(.success(.ack(block: 1)))

@@ -34,7 +34,7 @@ import Testing
             tree.contents("size-\(size).bin") == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
     }
 
-    /// FIELD-NOTES: curl rejects the correct `tsize 0` of an empty file, so the empty file
+    /// curl rejects the correct `tsize 0` of an empty file, so the empty file
     /// is fetched without options (one empty DATA 1).
     @Test func curlEmptyFileWithoutOptions() throws {
         let out = try tree.downloads() + "/f"

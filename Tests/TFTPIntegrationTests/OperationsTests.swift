@@ -51,7 +51,7 @@ import Testing
         let file = "size-\(size).bin"
         let out = try tree.downloads()
         if ExternalTool.isInstalled("curl") {
-            // FIELD-NOTES: curl rejects the tsize 0 of an empty file; it gets no options.
+            // curl rejects the tsize 0 of an empty file; it gets no options.
             let options = size == 0 ? ["--tftp-no-options"] : ["--tftp-blksize", "512"]
             let curl = try ExternalTool.run(
                 ["curl", "-sS"] + options + ["-o", out + "/curl", "tftp://127.0.0.1:\(server.port)/\(file)"])

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// A file of more than 65535 blocks through real clients: the block number wraps to 0
-/// (FIELD-NOTES rule 7) and the bytes still match.
+/// (docs/protocol.md, "Block numbers") and the bytes still match.
 @Suite struct RolloverTests {
     @Test func curlAndAtftpAcrossTheWrap() throws {
         let tree = try ServedTree(rolloverFile: true)

@@ -18,7 +18,7 @@ import Testing
         #expect(result.bytes == tree.contents("size-1468.bin"))
     }
 
-    /// RFC 1350 §4, FIELD-NOTES rule 5: a stranger's packet to a transfer's port gets
+    /// RFC 1350 §4 (docs/protocol.md, "Who gets an answer"): a stranger's packet to a transfer's port gets
     /// ERROR 5, and the transfer goes on undisturbed.
     @Test func strangerGetsError5AndTheTransferContinues() throws {
         let tree = try ServedTree()
@@ -45,7 +45,7 @@ import Testing
         #expect(stranger.receive(nonBlocking: true) == nil)
     }
 
-    /// FIELD-NOTES rule 8: WRQ gets ERROR 2 and nothing is written, even over an existing
+    /// docs/protocol.md, "Who gets an answer": WRQ gets ERROR 2 and nothing is written, even over an existing
     /// world-writable file (tftp-hpa and atftpd overwrote it).
     @Test func writeRequestIsRefusedAndNothingIsWritten() throws {
         let tree = try ServedTree()
@@ -128,7 +128,7 @@ import Testing
         try assertStillServes(server, tree)
     }
 
-    /// FIELD-NOTES: a client that repeats its RRQ from the same port must not get two
+    /// docs/protocol.md, "Transfer IDs and repeated requests": a client that repeats its RRQ from the same port must not get two
     /// parallel transfers.
     @Test func repeatedRequestDoesNotStartASecondTransfer() throws {
         let tree = try ServedTree()
@@ -238,7 +238,7 @@ import Testing
         #expect(tree.contents("size-100003.bin") == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
     }
 
-    /// FIELD-NOTES: EDK2's size probe (tsize, then ERROR 8 after the OACK) is logged as a
+    /// docs/protocol.md, "Size probes": EDK2's size probe (tsize, then ERROR 8 after the OACK) is logged as a
     /// probe, not a failure.
     @Test func sizeProbeIsLoggedAsAProbe() throws {
         let tree = try ServedTree()

@@ -16,7 +16,7 @@ import CTFTPShims
 ///   by one with O_NOFOLLOW: no symlinks at all are followed there, which is safe because
 ///   sanitized names hold no `..`.
 /// - Opens are O_NONBLOCK | O_NOCTTY, so a FIFO or a device never blocks the server;
-///   then `fstat` must show a regular file (FIELD-NOTES: all three peers hang on a FIFO).
+///   then `fstat` must show a regular file (tftp-hpa, atftpd and dnsmasq all hang on a FIFO).
 /// - The traditional tftp-hpa rule, on by default: only world-readable files are served,
 ///   even when the server could read more (a 0600 file is refused).
 public final class ContentRoot: Sendable {

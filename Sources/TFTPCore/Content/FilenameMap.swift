@@ -6,7 +6,7 @@
 /// before it: with `tftpboot/=` and `pxelinux.cfg/=site-a/pxelinux.cfg/`, the name
 /// `/tftpboot/pxelinux.cfg/default` becomes `site-a/pxelinux.cfg/default`. Matching is on
 /// bytes, case-sensitive, after leading `/` are dropped from the name (and from the prefix),
-/// since clients differ in whether they send one (FIELD-NOTES "Names and paths").
+/// since clients differ in whether they send one (docs/protocol.md, "Names and paths").
 /// tftp-hpa's `--map-file` does the same job with regular expressions; prefixes cover the
 /// cases labs ask for and cannot be written wrong in surprising ways.
 public struct FilenameMap: Equatable, Sendable {

@@ -1,6 +1,6 @@
 /// The one place where a name sent by a client becomes a path relative to the root.
 ///
-/// Rules (FIELD-NOTES "Names and paths"):
+/// Rules (docs/protocol.md, "Names and paths"):
 /// - `\` is a separator (Windows-era PXE clients), like `/`;
 /// - leading separators are dropped: `/pxelinux.0` means the root's `pxelinux.0`;
 /// - empty and `.` components are dropped; any `..` component refuses the name outright

@@ -7,7 +7,7 @@ import NIOCore
 #endif
 
 /// The MTU of the interface a listener serves, for the default `--max-blksize`: a DATA
-/// packet that fits the link is never fragmented (FIELD-NOTES: PXE ROMs and U-Boot drop
+/// packet that fits the link is never fragmented (PXE ROMs and U-Boot drop
 /// or mishandle IP fragments). An address bound to one interface gives that interface's
 /// MTU; a wildcard address gives the smallest MTU of the interfaces that are up, leaving
 /// out loopback unless it is the only one; nil when nothing can be found.

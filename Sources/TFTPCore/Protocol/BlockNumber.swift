@@ -1,4 +1,4 @@
-/// Block numbering with rollover (FIELD-NOTES rule 7).
+/// Block numbering with rollover (docs/protocol.md, "Block numbers").
 ///
 /// Transfers count blocks with a 64-bit absolute index starting at 1; the wire carries
 /// its low 16 bits, so block 65536 goes out as 0 (iPXE, PXELINUX, U-Boot, GRUB and EDK2

@@ -37,7 +37,7 @@ public struct Options: Equatable, Sendable {
 
     public init() {}
 
-    /// Negotiates a read request's options, as FIELD-NOTES "Options" describes.
+    /// Negotiates a read request's options, as docs/protocol.md, "Options", describes.
     ///
     /// - Unknown options and repeated ones are ignored (RFC 2347 §2); names are case-insensitive.
     /// - blksize below 8 or not a number: ignored; above the limit: clamped, never raised (RFC 2348).

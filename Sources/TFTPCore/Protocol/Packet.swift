@@ -13,7 +13,7 @@ public enum Packet: Equatable, Sendable {
     case data(block: UInt16, payload: ByteBuffer)
     /// ACK (opcode 4).
     case ack(block: UInt16)
-    /// ERROR (opcode 5). Never acknowledged, never answered (FIELD-NOTES rule 6, CVE-2024-2169).
+    /// ERROR (opcode 5). Never acknowledged, never answered (docs/protocol.md, "Who gets an answer"; CVE-2024-2169).
     case error(code: TFTPErrorCode, message: String)
     /// OACK (opcode 6), RFC 2347: the options the server accepted, in order.
     case optionAcknowledgement([TransferOption])

@@ -1,14 +1,14 @@
 import NIOCore
 
-/// When to retransmit and when to give up (FIELD-NOTES rules 3 and 4).
+/// When to retransmit and when to give up (docs/protocol.md, "Retransmission").
 ///
 /// Without a `timeout` option the interval adapts to the measured round-trip time
 /// (RFC 6298's estimator with Karn's rule: only packets sent once are sampled), starting
 /// at ``initialTimeout`` and never going below ``minimumTimeout``. The floor of 50 ms
 /// sits well above a LAN round trip and the 10 ms polling ticks of firmware network
 /// stacks, so a slow but healthy client rarely sees a spurious resend, while a lost
-/// packet costs 20× less than tftp-hpa's and atftpd's fixed one second (their lossy-link
-/// crawl in FIELD-NOTES). Each timeout without progress doubles the interval up to
+/// packet costs 20× less than tftp-hpa's and atftpd's fixed one second (what makes them
+/// crawl on lossy links). Each timeout without progress doubles the interval up to
 /// ``maximumTimeout``; after ``maxRetries`` of them the transfer gives up.
 ///
 /// With a `timeout` option (RFC 2349) the client's value is used as it is, every try.

@@ -5,7 +5,7 @@ import NIOCore
 /// the actions (send, read from the content, arm the timer) and reports what happened.
 ///
 /// Covers RFC 1350 lockstep, the OACK of RFC 2347 and its retransmission, windows of
-/// RFC 7440, rollover of block numbers (FIELD-NOTES rule 7) and the Sorcerer's
+/// RFC 7440, rollover of block numbers (docs/protocol.md, "Block numbers") and the Sorcerer's
 /// Apprentice rule (RFC 1123 §4.2.3.1: only the timer resends, never a duplicate ACK).
 public struct ServerTransfer: Sendable {
     /// What the server allows and how it retransmits.
@@ -124,8 +124,8 @@ public struct ServerTransfer: Sendable {
         return nil
     }
 
-    /// Starts the transfer once the driver has opened the content (FIELD-NOTES: open and
-    /// authorize before any OACK; PXELINUX hangs on an ERROR after an OACK).
+    /// Starts the transfer once the driver has opened the content (docs/protocol.md, "Names
+    /// and paths": open and authorize before any OACK; PXELINUX hangs on an ERROR after one).
     ///
     /// - `content`: the size in bytes of what will be sent (for netascii, the encoded
     ///   size), or why it cannot be served. Mode "mail" is refused here (RFC 1350 §1).
@@ -176,8 +176,8 @@ public struct ServerTransfer: Sendable {
             case .ack:
                 return .wait
             case .error(let code, let message):
-                // FIELD-NOTES: EDK2, Intel and iPXE probe the size with tsize, then end
-                // with an ERROR after the OACK. That is a probe, not a failure.
+                // docs/protocol.md, "Size probes": EDK2, Intel and iPXE ask for tsize, then
+                // end with an ERROR after the OACK. That is a probe, not a failure.
                 let outcome: Outcome =
                     options.transferSizeRequested ? .sizeProbe : .peerError(code: code, message: message)
                 return finish(outcome, send: nil)
@@ -286,9 +286,9 @@ public struct ServerTransfer: Sendable {
     }
 
     /// The answer to a datagram from anyone but the client on this transfer's port:
-    /// ERROR 5, and nothing changes (RFC 1350 §4, FIELD-NOTES rule 5). An ERROR or a
-    /// datagram that does not decode gets no answer (rule 6: never answer an ERROR,
-    /// and no reflection of garbage).
+    /// ERROR 5, and nothing changes (RFC 1350 §4; docs/protocol.md, "Who gets an answer").
+    /// An ERROR or a datagram that does not decode gets no answer: no error answers an
+    /// error, and garbage is not reflected.
     public static func replyToStranger(_ decoded: Result<Packet, PacketDecodingError>) -> Packet? {
         switch decoded {
         case .success(.error), .failure:

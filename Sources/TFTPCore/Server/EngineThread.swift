@@ -86,6 +86,7 @@ final class EngineThread: @unchecked Sendable {
 
     private static let mailboxTag = UInt64.max
     /// Epoll tags of idle pooled sockets: this in the high half, the descriptor in the low.
+    /// An idle socket waits for no event; epoll still reports an error on it.
     private static let idleTag: UInt64 = 0xFFFF_FFFE
     /// Transfer generations stay below the reserved tags.
     private static let lastGeneration: UInt32 = 0x7FFF_FFFF
@@ -179,7 +180,9 @@ final class EngineThread: @unchecked Sendable {
         if tag == Self.mailboxTag {
             handleCommands(now: now)
         } else if tag >> 32 == Self.idleTag {
-            discard(from: Int32(truncatingIfNeeded: tag))
+            // An error on an idle socket (the kernel aborted it): read it, so that epoll
+            // stops reporting it; the socket is still good for a later transfer.
+            _ = UDPSocket.get(Int32(truncatingIfNeeded: tag), level: SOL_SOCKET, option: SO_ERROR)
         } else if tag >> 32 == 0 {
             let index = Int(tag)
             if flags & EPOLLOUT.rawValue != 0 { resumeBlocked(onListener: index) }
@@ -343,6 +346,7 @@ final class EngineThread: @unchecked Sendable {
         if settings.singlePort {
             socket = listeners[listener].descriptor
         } else if let reused = pool.take(listener: listener, now: now.uptimeNanoseconds) {
+            discardQueued(on: reused)
             socket = reused
             pooled = true
         } else {
@@ -734,11 +738,12 @@ final class EngineThread: @unchecked Sendable {
         release(transfer, reusable: reusable)
     }
 
-    /// A datagram to an idle pooled socket: a late one of the transfer that used it, or a
-    /// stranger's. Read and dropped, as if the port were closed.
-    private func discard(from descriptor: Int32) {
+    /// What reached a pooled socket while it idled (a late datagram of the transfer that
+    /// used it, a stranger's): read and dropped before the socket serves again, as if the
+    /// port had been closed meanwhile.
+    private func discardQueued(on descriptor: Int32) {
         let buffer = receiveBuffer + Self.receiveBatch * Self.receiveSlotBytes
-        for _ in 0..<8 {
+        for _ in 0..<64 {
             guard recv(descriptor, buffer, Self.receiveSlotBytes, Int32(MSG_DONTWAIT)) >= 0 else { return }
         }
     }
@@ -747,10 +752,11 @@ final class EngineThread: @unchecked Sendable {
     private func release(_ transfer: EngineTransfer, reusable: Bool = false) {
         if transfer.waitsForWritable { unblock(transfer) }
         if transfer.ownsSocket {
+            // An idle socket waits for no event; what reaches it is dropped when it is reused.
             if reusable,
-                pool.put(transfer.socket, listener: transfer.listener, now: NIODeadline.now().uptimeNanoseconds),
-                ctftp_epoll_modify(
-                    epoll, transfer.socket, EPOLLIN.rawValue, Self.idleTag << 32 | UInt64(UInt32(transfer.socket))) == 0
+                ctftp_epoll_modify(epoll, transfer.socket, 0, Self.idleTag << 32 | UInt64(UInt32(transfer.socket)))
+                    == 0,
+                pool.put(transfer.socket, listener: transfer.listener, now: NIODeadline.now().uptimeNanoseconds)
             {
                 // Kept for a later transfer.
             } else {

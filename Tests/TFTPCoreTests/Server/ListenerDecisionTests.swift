@@ -13,7 +13,7 @@ import Testing
         #expect(ListenerDecision.decide(.success(.readRequest(request))) == .startTransfer(request))
     }
 
-    /// FIELD-NOTES rule 8: a read-only server answers WRQ with ERROR 2 and writes nothing.
+    /// docs/protocol.md, "Who gets an answer": a read-only server answers WRQ with ERROR 2 and writes nothing.
     @Test func writeRequestIsRefusedWithError2() {
         let decision = ListenerDecision.decide(.success(.writeRequest(Request(filename: [1], mode: .octet))))
         guard case .refuse(let refusal) = decision, case .error(.accessViolation, _) = refusal.reply else {
