@@ -44,3 +44,15 @@ import Testing
         #expect(policy.maxRetries == 0)
     }
 }
+
+extension RetransmitPolicyTests {
+    /// The round trip is measured even when the client fixed the timeout (RFC 2349); it
+    /// then only informs, it does not set the interval.
+    @Test func roundTripIsMeasuredUnderAFixedTimeout() {
+        var timer = RetransmitTimer(policy: .init(), clientTimeoutSeconds: 6)
+        #expect(timer.smoothedRoundTrip == nil)
+        timer.progress(rttSample: .milliseconds(8))
+        #expect(timer.smoothedRoundTrip == .milliseconds(8))
+        #expect(timer.current == .seconds(6))
+    }
+}

@@ -52,9 +52,10 @@ public struct RetransmitTimer: Sendable, Equatable {
     }
 
     /// Feeds one round-trip sample (RFC 6298 §2) and resets the backoff: progress was made.
+    /// The estimate is kept even when the client fixed the timeout; it then does not set it.
     public mutating func progress(rttSample: TimeAmount?) {
         retries = 0
-        if let sample = rttSample?.nanoseconds, fixed == nil {
+        if let sample = rttSample?.nanoseconds {
             if let srtt = smoothedRTT {
                 rttVariance = (3 * rttVariance + abs(srtt - sample)) / 4
                 smoothedRTT = (7 * srtt + sample) / 8
@@ -62,11 +63,16 @@ public struct RetransmitTimer: Sendable, Equatable {
                 smoothedRTT = sample
                 rttVariance = sample / 2
             }
-            let rto = TimeAmount.nanoseconds((smoothedRTT ?? 0) + 4 * rttVariance)
-            base = min(max(rto, policy.minimumTimeout), policy.maximumTimeout)
+            if fixed == nil {
+                let rto = TimeAmount.nanoseconds((smoothedRTT ?? 0) + 4 * rttVariance)
+                base = min(max(rto, policy.minimumTimeout), policy.maximumTimeout)
+            }
         }
         current = base
     }
+
+    /// The smoothed round-trip time (RFC 6298's SRTT), once a sample was taken.
+    public var smoothedRoundTrip: TimeAmount? { smoothedRTT.map { .nanoseconds($0) } }
 
     /// A timeout: returns false when the tries are used up; otherwise doubles the interval
     /// (capped; a client's fixed timeout is not doubled) and counts the try.

@@ -118,6 +118,9 @@ public struct ServerTransfer: Sendable {
         self.timer = RetransmitTimer(policy: configuration.retransmit, clientTimeoutSeconds: nil)
     }
 
+    /// The measured round-trip time to the client, once a packet sent once was acknowledged.
+    public var roundTripEstimate: TimeAmount? { timer.smoothedRoundTrip }
+
     /// The outcome once finished.
     public var outcome: Outcome? {
         if case .finished(let outcome) = state { return outcome }

@@ -109,7 +109,7 @@ final class EngineThread: @unchecked Sendable {
         self.reads = reads
         blockedOnListener = Array(repeating: [], count: listeners.count)
         pool = SocketPool(
-            listeners: listeners.count, quarantine: .milliseconds(100), maximumIdle: .seconds(2),
+            listeners: listeners.count, maximumIdle: .seconds(2),
             capacity: settings.portRange == nil && !settings.singlePort ? settings.socketPoolCapacity : 0)
         // The batch's slots, and one more for transfer sockets (read while a batch is handled).
         receiveBuffer = .allocate(byteCount: Self.receiveSlotBytes * (Self.receiveBatch + 1), alignment: 16)
@@ -735,7 +735,7 @@ final class EngineThread: @unchecked Sendable {
         case .completed, .sizeProbe, .refused: reusable = socketError == nil
         case .peerError, .timedOut, .protocolViolation, .readFailed, .aborted: reusable = false
         }
-        release(transfer, reusable: reusable)
+        release(transfer, reusable: reusable, roundTrip: transfer.endpoint.transfer.roundTripEstimate)
     }
 
     /// What reached a pooled socket while it idled (a late datagram of the transfer that
@@ -749,14 +749,16 @@ final class EngineThread: @unchecked Sendable {
     }
 
     /// Frees the transfer's slot and closes its socket (epoll forgets a closed descriptor).
-    private func release(_ transfer: EngineTransfer, reusable: Bool = false) {
+    private func release(_ transfer: EngineTransfer, reusable: Bool = false, roundTrip: TimeAmount? = nil) {
         if transfer.waitsForWritable { unblock(transfer) }
         if transfer.ownsSocket {
             // An idle socket waits for no event; what reaches it is dropped when it is reused.
             if reusable,
                 ctftp_epoll_modify(epoll, transfer.socket, 0, Self.idleTag << 32 | UInt64(UInt32(transfer.socket)))
                     == 0,
-                pool.put(transfer.socket, listener: transfer.listener, now: NIODeadline.now().uptimeNanoseconds)
+                pool.put(
+                    transfer.socket, listener: transfer.listener, now: NIODeadline.now().uptimeNanoseconds,
+                    quarantine: SocketPool.quarantine(roundTrip: roundTrip))
             {
                 // Kept for a later transfer.
             } else {

@@ -64,6 +64,10 @@ public struct TFTPServer: Service {
             throw error
         }
         let used = perThread.filter { !$0.isEmpty }
+        let poolCapacity = socketPoolCapacity(threads: used.count, listeners: addresses.count)
+        DescriptorLimit.reserveTable(
+            for: DescriptorLimit.needed(transfers: configuration.maxTransfers) + poolCapacity * used.count
+                * addresses.count)
         // Everything the threads need exists before the first line says "listening", so a
         // reader of the log (an operator, a test counting descriptors) sees the server whole.
         let engine: DatagramEngine
@@ -74,7 +78,7 @@ public struct TFTPServer: Service {
                     transfer: configuration.transfer, filenameMap: configuration.filenameMap,
                     portRange: configuration.portRange, singlePort: configuration.singlePort, root: root,
                     logger: logger, metrics: metrics, readAheadBytes: configuration.readAheadBytes,
-                    socketPoolCapacity: socketPoolCapacity(threads: used.count, listeners: addresses.count),
+                    socketPoolCapacity: poolCapacity,
                     deferEveryRead: getenv("TFTPD_TEST_COLD_READS") != nil),
                 maxTransfers: configuration.maxTransfers, maxPerClient: configuration.maxPerClient)
         } catch {

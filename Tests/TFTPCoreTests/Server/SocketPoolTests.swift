@@ -5,13 +5,16 @@ import Testing
 
 @Suite struct SocketPoolTests {
     private static let ms: UInt64 = 1_000_000
-
-    private func put(_ pool: inout SocketPool, _ descriptor: Int32, listener: Int, now: UInt64) -> Bool {
-        pool.put(descriptor, listener: listener, now: now)
-    }
+    private static let q100 = TimeAmount.milliseconds(100)
 
     private func pool(capacity: Int = 4) -> SocketPool {
-        SocketPool(listeners: 2, quarantine: .milliseconds(100), maximumIdle: .seconds(10), capacity: capacity)
+        SocketPool(listeners: 2, maximumIdle: .seconds(10), capacity: capacity)
+    }
+
+    private func put(
+        _ pool: inout SocketPool, _ descriptor: Int32, listener: Int, now: UInt64, quarantine: TimeAmount = q100
+    ) -> Bool {
+        pool.put(descriptor, listener: listener, now: now, quarantine: quarantine)
     }
 
     /// A socket's port is a transfer ID: it serves again only after its quarantine.
@@ -23,11 +26,19 @@ import Testing
         #expect(pool.take(listener: 0, now: 200 * Self.ms) == nil)
     }
 
+    /// Four round trips of the transfer that used the socket, within 20 ms ... 1 s.
+    @Test func quarantineFollowsTheRoundTrip() {
+        #expect(SocketPool.quarantine(roundTrip: nil) == .milliseconds(20))
+        #expect(SocketPool.quarantine(roundTrip: .microseconds(30)) == .milliseconds(20))
+        #expect(SocketPool.quarantine(roundTrip: .milliseconds(40)) == .milliseconds(160))
+        #expect(SocketPool.quarantine(roundTrip: .seconds(3)) == .seconds(1))
+    }
+
     @Test func oldestFirstAndPerListener() {
         var pool = pool()
-        _ = pool.put(10, listener: 0, now: 0)
-        _ = pool.put(11, listener: 0, now: 5 * Self.ms)
-        _ = pool.put(20, listener: 1, now: 0)
+        #expect(put(&pool, 10, listener: 0, now: 0))
+        #expect(put(&pool, 11, listener: 0, now: 5 * Self.ms))
+        #expect(put(&pool, 20, listener: 1, now: 0))
         #expect(pool.take(listener: 0, now: 1_000 * Self.ms) == 10)
         #expect(pool.take(listener: 0, now: 1_000 * Self.ms) == 11)
         #expect(pool.take(listener: 0, now: 1_000 * Self.ms) == nil)
@@ -46,8 +57,8 @@ import Testing
 
     @Test func idleSocketsExpireAndRemoveAllEmpties() {
         var pool = pool()
-        _ = pool.put(1, listener: 0, now: 0)
-        _ = pool.put(2, listener: 1, now: 5_000 * Self.ms)
+        #expect(put(&pool, 1, listener: 0, now: 0))
+        #expect(put(&pool, 2, listener: 1, now: 5_000 * Self.ms))
         var closed: [Int32] = []
         pool.expire(now: 10_000 * Self.ms) { closed.append($0) }
         #expect(closed == [1])
