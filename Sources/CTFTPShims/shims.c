@@ -46,6 +46,7 @@ int ctftp_o_path(void) {
 
 #if defined(__linux__)
 #include <netinet/udp.h>
+#include <pthread.h>
 
 #ifndef SOL_UDP
 #define SOL_UDP 17
@@ -158,6 +159,13 @@ int ctftp_receive_batch(int fd, uint8_t *base, size_t slot_size, unsigned count,
 
 ssize_t ctftp_preadv_nowait(int fd, const struct iovec *vectors, int count, off_t offset) {
     return preadv2(fd, vectors, count, offset, RWF_NOWAIT);
+}
+
+void ctftp_name_thread(const char *name) {
+    char truncated[16];
+    strncpy(truncated, name, sizeof(truncated) - 1);
+    truncated[sizeof(truncated) - 1] = 0;
+    pthread_setname_np(pthread_self(), truncated);
 }
 
 int ctftp_udp_segment_supported(void) {

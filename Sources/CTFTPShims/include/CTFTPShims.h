@@ -50,6 +50,9 @@ int ctftp_receive_batch(int fd, uint8_t *base, size_t slot_size, unsigned count,
 /// EOPNOTSUPP where the file system (or the kernel, before 4.14) cannot say.
 ssize_t ctftp_preadv_nowait(int fd, const struct iovec *vectors, int count, off_t offset);
 
+/// Names the calling thread (at most 15 bytes are kept), for top -H, ps and perf.
+void ctftp_name_thread(const char *name);
+
 /// Whether this kernel accepts UDP_SEGMENT (UDP GSO, Linux 4.18).
 int ctftp_udp_segment_supported(void);
 

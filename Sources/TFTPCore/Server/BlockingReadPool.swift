@@ -30,7 +30,7 @@ final class BlockingReadPool: Sendable {
     init(threads: Int) {
         self.threads = max(1, threads)
         for _ in 0..<self.threads {
-            PosixThread.spawn { [self] in work() }
+            PosixThread.spawn(name: "tftpd-reader") { [self] in work() }
         }
     }
 

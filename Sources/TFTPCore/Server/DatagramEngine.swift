@@ -48,8 +48,8 @@ final class DatagramEngine: Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             state.withLockedValue { $0 = (threads.count, continuation) }
             if threads.isEmpty { return finished() }
-            for thread in threads {
-                let started = PosixThread.spawn { [self] in
+            for (index, thread) in threads.enumerated() {
+                let started = PosixThread.spawn(name: "tftpd-engine-\(index)") { [self] in
                     thread.run()
                     finished()
                 }

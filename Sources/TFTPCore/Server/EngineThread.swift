@@ -84,12 +84,14 @@ final class EngineThread: @unchecked Sendable {
     /// Where control packets (OACK, ERROR) are encoded before they are sent.
     private var scratch = ByteBufferAllocator().buffer(capacity: 1024)
 
+    /// Epoll tags: the mailbox's, a listener's (this bit and its index), and a transfer
+    /// socket's, which is its descriptor: the socket is found by descriptor
+    /// (``slotByDescriptor``), so a pooled socket changes hands without an epoll call.
     private static let mailboxTag = UInt64.max
-    /// Epoll tags of idle pooled sockets: this in the high half, the descriptor in the low.
-    /// An idle socket waits for no event; epoll still reports an error on it.
-    private static let idleTag: UInt64 = 0xFFFF_FFFE
-    /// Transfer generations stay below the reserved tags.
-    private static let lastGeneration: UInt32 = 0x7FFF_FFFF
+    private static let listenerTag: UInt64 = 1 << 62
+    /// The transfer's slot for each transfer socket's descriptor; -1 for none (an idle
+    /// pooled socket, or a descriptor that is not a transfer socket).
+    private var slotByDescriptor: [Int32] = []
     /// How long a finished transfer waits for room to send its last ERROR.
     private static let lingerTime = TimeAmount.seconds(1)
 
@@ -121,7 +123,8 @@ final class EngineThread: @unchecked Sendable {
             throw UDPSocket.Failure(operation: "epoll_ctl", errno: errno)
         }
         for (index, listener) in listeners.enumerated() {
-            guard ctftp_epoll_add(epoll, listener.descriptor, EPOLLIN.rawValue, UInt64(index)) == 0 else {
+            guard ctftp_epoll_add(epoll, listener.descriptor, EPOLLIN.rawValue, Self.listenerTag | UInt64(index)) == 0
+            else {
                 throw UDPSocket.Failure(operation: "epoll_ctl", errno: errno)
             }
         }
@@ -179,18 +182,16 @@ final class EngineThread: @unchecked Sendable {
     private func dispatch(tag: UInt64, flags: UInt32, now: NIODeadline) {
         if tag == Self.mailboxTag {
             handleCommands(now: now)
-        } else if tag >> 32 == Self.idleTag {
-            // An error on an idle socket (the kernel aborted it): read it, so that epoll
-            // stops reporting it; the socket is still good for a later transfer.
-            _ = UDPSocket.get(Int32(truncatingIfNeeded: tag), level: SOL_SOCKET, option: SO_ERROR)
-        } else if tag >> 32 == 0 {
-            let index = Int(tag)
+        } else if tag & Self.listenerTag != 0 {
+            let index = Int(tag & ~Self.listenerTag)
             if flags & EPOLLOUT.rawValue != 0 { resumeBlocked(onListener: index) }
             if flags & (EPOLLIN.rawValue | EPOLLERR.rawValue) != 0 { readListener(index, now: now) }
         } else {
-            let slot = Int(tag & 0xFFFF_FFFF)
-            guard slot < slots.count, let transfer = slots[slot], transfer.generation == UInt32(tag >> 32) else {
-                return
+            let descriptor = Int32(truncatingIfNeeded: tag)
+            guard let transfer = owner(of: descriptor) else {
+                // An idle pooled socket: a late datagram of the transfer that used it, a
+                // stranger's, or an error; read and dropped, as if the port were closed.
+                return discard(from: descriptor)
             }
             if flags & EPOLLERR.rawValue != 0,
                 let error = UDPSocket.get(transfer.socket, level: SOL_SOCKET, option: SO_ERROR), error != 0
@@ -198,8 +199,25 @@ final class EngineThread: @unchecked Sendable {
                 return socketFailed(transfer, errno: error, now: now)
             }
             if flags & EPOLLOUT.rawValue != 0 { resume(transfer) }
-            if flags & EPOLLIN.rawValue != 0, slots[slot] === transfer { readTransfer(transfer, now: now) }
+            if flags & EPOLLIN.rawValue != 0, owner(of: descriptor) === transfer { readTransfer(transfer, now: now) }
         }
+    }
+
+    /// The running transfer whose own socket is `descriptor`.
+    private func owner(of descriptor: Int32) -> EngineTransfer? {
+        guard descriptor >= 0, Int(descriptor) < slotByDescriptor.count else { return nil }
+        let slot = Int(slotByDescriptor[Int(descriptor)])
+        return slot >= 0 ? slots[slot] : nil
+    }
+
+    private func setOwner(of descriptor: Int32, to slot: Int) {
+        let index = Int(descriptor)
+        if index >= slotByDescriptor.count {
+            slotByDescriptor.append(
+                contentsOf: repeatElement(
+                    -1, count: max(index + 1, 2 * slotByDescriptor.count) - slotByDescriptor.count))
+        }
+        slotByDescriptor[index] = Int32(slot)
     }
 
     private func handleCommands(now: NIODeadline) {
@@ -346,7 +364,6 @@ final class EngineThread: @unchecked Sendable {
         if settings.singlePort {
             socket = listeners[listener].descriptor
         } else if let reused = pool.take(listener: listener, now: now.uptimeNanoseconds) {
-            discardQueued(on: reused)
             socket = reused
             pooled = true
         } else {
@@ -372,16 +389,15 @@ final class EngineThread: @unchecked Sendable {
             endpoint: ServerEndpoint(
                 client: client, transfer: ServerTransfer(request: request, configuration: configuration)),
             content: try? content.get(), started: now, segmentationOffload: UDPSocket.segmentationOffload)
-        nextGeneration = nextGeneration >= Self.lastGeneration ? 1 : nextGeneration + 1
+        nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
         slots[slot] = transfer
         routes[client] = slot
-        if !settings.singlePort,
-            (pooled
-                ? ctftp_epoll_modify(epoll, socket, EPOLLIN.rawValue, transfer.epollTag)
-                : ctftp_epoll_add(epoll, socket, EPOLLIN.rawValue, transfer.epollTag)) != 0
-        {
-            let failure = UDPSocket.Failure(operation: "epoll_ctl", errno: errno)
-            return socketFailed(transfer, errno: failure.errno, now: now)
+        if !settings.singlePort {
+            // A pooled socket is registered already; a new one is added.
+            setOwner(of: socket, to: slot)
+            if !pooled, ctftp_epoll_add(epoll, socket, EPOLLIN.rawValue, UInt64(socket)) != 0 {
+                return socketFailed(transfer, errno: errno, now: now)
+            }
         }
         perform(transfer.endpoint.transfer.start(content: content.map(\.size), now: now), for: transfer, now: now)
     }
@@ -554,7 +570,7 @@ final class EngineThread: @unchecked Sendable {
             deferred = try !content.readFrames(into: buffer.base, frames: frames, offset: offset, cachedOnly: true)
         }
         guard !deferred else {
-            transfer.readInFlight = (window.first, count, frameSize)
+            transfer.readInFlight = extended
             settings.metrics.coldRead()
             settings.logger.debug(
                 "read waits for the device",
@@ -565,27 +581,22 @@ final class EngineThread: @unchecked Sendable {
                     slot: transfer.slot, generation: transfer.generation))
             return false
         }
-        framesRead(
-            transfer, first: window.first, count: count, frameSize: frameSize, blockSize: window.blockSize,
-            contentSize: window.contentSize)
+        framesRead(extended, for: transfer)
         return true
     }
 
-    /// The frames of blocks `first ..< first + count` are in the buffer: their DATA headers
-    /// go into the gaps, and they are the transfer's read-ahead.
-    private func framesRead(
-        _ transfer: EngineTransfer, first: UInt64, count: Int, frameSize: Int, blockSize: Int, contentSize: Int64
-    ) {
+    /// The blocks of `frames` are in the buffer: their DATA headers go into the gaps, and
+    /// they are the transfer's read-ahead.
+    private func framesRead(_ frames: ServerTransfer.DataWindow, for transfer: EngineTransfer) {
         guard let base = transfer.buffer?.base else { return }
-        let window = ServerTransfer.DataWindow(
-            first: first, count: count, blockSize: blockSize, contentSize: contentSize)
-        for index in 0..<count {
+        let frameSize = 4 + frames.blockSize
+        for index in 0..<frames.count {
             let frame = base + index * frameSize
             frame.storeBytes(of: Opcode.data.rawValue.bigEndian, as: UInt16.self)
-            frame.storeBytes(of: window.block(index).wire.bigEndian, toByteOffset: 2, as: UInt16.self)
+            frame.storeBytes(of: frames.block(index).wire.bigEndian, toByteOffset: 2, as: UInt16.self)
         }
-        transfer.cachedFirst = first
-        transfer.cachedCount = count
+        transfer.cachedFirst = frames.first
+        transfer.cachedCount = frames.count
         transfer.cachedFrameSize = frameSize
     }
 
@@ -597,12 +608,9 @@ final class EngineThread: @unchecked Sendable {
         if let failure {
             return perform(transfer.endpoint.transfer.contentFailed(failure), for: transfer, now: now)
         }
-        let window = transfer.windowAfterRead
+        framesRead(read, for: transfer)
+        guard let window = transfer.windowAfterRead else { return }
         transfer.windowAfterRead = nil
-        guard let window else { return }
-        framesRead(
-            transfer, first: read.first, count: read.count, frameSize: read.frameSize, blockSize: window.blockSize,
-            contentSize: window.contentSize)
         do {
             try send(window, for: transfer)
         } catch {
@@ -652,12 +660,14 @@ final class EngineThread: @unchecked Sendable {
         transfer.waitsForWritable = true
         settings.metrics.sendBufferFull()
         if transfer.ownsSocket {
-            _ = ctftp_epoll_modify(epoll, transfer.socket, EPOLLIN.rawValue | EPOLLOUT.rawValue, transfer.epollTag)
+            _ = ctftp_epoll_modify(
+                epoll, transfer.socket, EPOLLIN.rawValue | EPOLLOUT.rawValue, UInt64(transfer.socket))
         } else {
             if blockedOnListener[transfer.listener].isEmpty {
                 let descriptor = listeners[transfer.listener].descriptor
                 _ = ctftp_epoll_modify(
-                    epoll, descriptor, EPOLLIN.rawValue | EPOLLOUT.rawValue, UInt64(transfer.listener))
+                    epoll, descriptor, EPOLLIN.rawValue | EPOLLOUT.rawValue,
+                    Self.listenerTag | UInt64(transfer.listener))
             }
             blockedOnListener[transfer.listener].append(transfer.slot)
         }
@@ -667,12 +677,13 @@ final class EngineThread: @unchecked Sendable {
         guard transfer.waitsForWritable else { return }
         transfer.waitsForWritable = false
         if transfer.ownsSocket {
-            _ = ctftp_epoll_modify(epoll, transfer.socket, EPOLLIN.rawValue, transfer.epollTag)
+            _ = ctftp_epoll_modify(epoll, transfer.socket, EPOLLIN.rawValue, UInt64(transfer.socket))
         } else {
             blockedOnListener[transfer.listener].removeAll { $0 == transfer.slot }
             if blockedOnListener[transfer.listener].isEmpty {
                 let descriptor = listeners[transfer.listener].descriptor
-                _ = ctftp_epoll_modify(epoll, descriptor, EPOLLIN.rawValue, UInt64(transfer.listener))
+                _ = ctftp_epoll_modify(
+                    epoll, descriptor, EPOLLIN.rawValue, Self.listenerTag | UInt64(transfer.listener))
             }
         }
     }
@@ -738,12 +749,10 @@ final class EngineThread: @unchecked Sendable {
         release(transfer, reusable: reusable, roundTrip: transfer.endpoint.transfer.roundTripEstimate)
     }
 
-    /// What reached a pooled socket while it idled (a late datagram of the transfer that
-    /// used it, a stranger's): read and dropped before the socket serves again, as if the
-    /// port had been closed meanwhile.
-    private func discardQueued(on descriptor: Int32) {
+    /// Reads and drops what waits on an idle pooled socket (a handful at most per event).
+    private func discard(from descriptor: Int32) {
         let buffer = receiveBuffer + Self.receiveBatch * Self.receiveSlotBytes
-        for _ in 0..<64 {
+        for _ in 0..<8 {
             guard recv(descriptor, buffer, Self.receiveSlotBytes, Int32(MSG_DONTWAIT)) >= 0 else { return }
         }
     }
@@ -752,10 +761,10 @@ final class EngineThread: @unchecked Sendable {
     private func release(_ transfer: EngineTransfer, reusable: Bool = false, roundTrip: TimeAmount? = nil) {
         if transfer.waitsForWritable { unblock(transfer) }
         if transfer.ownsSocket {
-            // An idle socket waits for no event; what reaches it is dropped when it is reused.
+            setOwner(of: transfer.socket, to: -1)
+            // A pooled socket stays registered with epoll; what reaches it while it idles is
+            // dropped (``discard(from:)``).
             if reusable,
-                ctftp_epoll_modify(epoll, transfer.socket, 0, Self.idleTag << 32 | UInt64(UInt32(transfer.socket)))
-                    == 0,
                 pool.put(
                     transfer.socket, listener: transfer.listener, now: NIODeadline.now().uptimeNanoseconds,
                     quarantine: SocketPool.quarantine(roundTrip: roundTrip))

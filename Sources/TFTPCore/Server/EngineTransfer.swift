@@ -5,8 +5,8 @@ import NIOCore
 /// what waits for room in the send buffer. Owned by exactly one thread; nothing here is
 /// shared, so nothing here is locked.
 final class EngineTransfer {
-    /// Its place in the thread's table, and the generation of that place (epoll events and
-    /// timer entries carry both, so a stale one never reaches a later transfer).
+    /// Its place in the thread's table, and the generation of that place (timer entries
+    /// and completed reads carry both, so a stale one never reaches a later transfer).
     let slot: Int
     let generation: UInt32
     /// Its own UDP socket (the server's transfer ID), or in single-port mode the listener's.
@@ -31,7 +31,7 @@ final class EngineTransfer {
     var cachedFrameSize = 0
     /// A read that had to wait for the device, running on a reader thread: which blocks.
     /// The buffer is the reader's until its completion arrives.
-    var readInFlight: (first: UInt64, count: Int, frameSize: Int)?
+    var readInFlight: ServerTransfer.DataWindow?
     /// The window to send once that read is done (the machine's latest).
     var windowAfterRead: ServerTransfer.DataWindow?
 
@@ -69,9 +69,6 @@ final class EngineTransfer {
     }
 
     var client: PeerAddress { endpoint.client }
-
-    /// The value epoll hands back for this transfer's socket: generation and slot.
-    var epollTag: UInt64 { UInt64(generation) << 32 | UInt64(slot) }
 
     /// The read-ahead frame of `block` (absolute index), if it is read ahead at `frameSize`.
     func cachedFrame(_ block: UInt64, count: Int, frameSize: Int) -> UnsafeMutableRawPointer? {
