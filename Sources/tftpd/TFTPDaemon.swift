@@ -78,6 +78,28 @@ struct TFTPDaemon: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Retransmissions of the first packet before the client has acknowledged anything.",
+            discussion: """
+                A request may carry a spoofed address; until the client acknowledges the OACK \
+                or DATA 1, this bounds what the server sends to that address (plus one packet \
+                per repeated request). More helps clients that never re-send their own ACK \
+                (GRUB) on lossy links, at the price of a larger reflection.
+                """))
+    var unprovenRetries = 1
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a transfer whose client never acknowledged its first packet keeps listening for a late ACK.",
+            discussion: """
+                Until a client acknowledges the OACK or DATA 1, the server sends that packet and \
+                one retransmission (one more per repeated request), then falls silent and gives \
+                the transfer's slot back; it keeps the socket and the file this long for a \
+                client that re-sends its ACK late (curl waits 72 s). 0: end at once.
+                """))
+    var lateAckWait = 90
+
+    @Option(
+        help: ArgumentHelp(
             "TFTP engine threads, each with its own socket per listen address. Default: the number of cores.",
             valueName: "n"
         )
@@ -195,8 +217,12 @@ struct TFTPDaemon: ParsableCommand {
         }
         guard maxPerClient > 0 else { throw ValidationError("--max-per-client must be positive") }
         if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be 1...1024") }
-        guard timeout > 0, minTimeout > 0, retries >= 0, maxTransfers > 0, gracePeriod >= 0 else {
-            throw ValidationError("timeouts, --max-transfers must be positive; --retries, --grace-period not negative")
+        guard timeout > 0, minTimeout > 0, retries >= 0, maxTransfers > 0, gracePeriod >= 0, lateAckWait >= 0,
+            unprovenRetries >= 0
+        else {
+            throw ValidationError(
+                "timeouts, --max-transfers must be positive; --retries, --grace-period, --late-ack-wait, --unproven-retries not negative"
+            )
         }
     }
 
@@ -302,8 +328,10 @@ struct TFTPDaemon: ParsableCommand {
                     initialTimeout: .milliseconds(Int64(timeout)),
                     minimumTimeout: .milliseconds(Int64(minTimeout)),
                     maximumTimeout: .milliseconds(Int64(max(4000, timeout))),
-                    maxRetries: retries
-                )
+                    maxRetries: retries,
+                    unprovenRetransmits: unprovenRetries
+                ),
+                suspension: .seconds(Int64(lateAckWait))
             ),
             contentPolicy: contentPolicy,
             maxTransfers: maxTransfers,

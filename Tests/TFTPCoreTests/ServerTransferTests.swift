@@ -124,10 +124,11 @@ import Testing
         #expect(blocks(data).map(\.2) == [1468])
     }
 
-    /// The OACK is retransmitted like DATA when ACK 0 does not come, and given up on.
-    @Test func oackIsRetransmittedThenGivenUp() {
+    /// The OACK is retransmitted once when ACK 0 does not come; then the machine falls
+    /// silent and suspends, and ends unacknowledged when the suspension is over.
+    @Test func oackIsRetransmittedOnceThenSuspended() {
         let policy = RetransmitPolicy(initialTimeout: .seconds(1), maximumTimeout: .seconds(4), maxRetries: 3)
-        var server = machine([("tsize", "0")], configuration: .init(retransmit: policy))
+        var server = machine([("tsize", "0")], configuration: .init(retransmit: policy, suspension: .seconds(90)))
         guard case .send(let oack, let first) = server.start(content: .success(1), now: at(0)) else {
             Issue.record("no OACK")
             return
@@ -136,11 +137,160 @@ import Testing
         // A timer that fires early is simply re-armed (lazy timers in the driver).
         #expect(server.timerFired(now: at(500)) == .armTimer(at(1000)))
         #expect(server.timerFired(now: at(1000)) == .send(oack, deadline: at(3000)))
-        #expect(server.timerFired(now: at(3000)) == .send(oack, deadline: at(7000)))
-        #expect(server.timerFired(now: at(7000)) == .send(oack, deadline: at(11000)))
-        #expect(server.timerFired(now: at(11000)) == .finish(.timedOut, send: nil))
-        #expect(server.statistics.retransmits == 3)
+        #expect(server.timerFired(now: at(3000)) == .suspend(until: at(93000)))
+        #expect(server.isSuspended)
+        #expect(server.timerFired(now: at(50000)) == .armTimer(at(93000)))
+        #expect(server.timerFired(now: at(93000)) == .finish(.unacknowledged, send: nil))
+        #expect(server.statistics.retransmits == 1)
         #expect(!server.peerProven)
+    }
+
+    // MARK: - Before the client has proved its address (reflection bound)
+
+    /// Every packet a machine sends to a client that never answers, in order, until it
+    /// suspends; with `repeats`, the request arrives again at those times.
+    private func unanswered(
+        _ options: [(String, String)], size: Int64 = 4 << 20, repeats: [Int64] = []
+    ) -> (sent: [Int64], suspendedAt: Int64?) {
+        var server = machine(options)
+        var sent: [Int64] = []
+        var next: NIODeadline?
+        func note(_ action: ServerTransfer.Action, _ time: Int64) {
+            switch action {
+            case .send(_, let deadline), .sendWindow(_, let deadline):
+                if case .sendWindow(let window, _) = action { #expect(window.count == 1) }
+                sent.append(time)
+                next = deadline
+            case .armTimer(let deadline): next = deadline
+            default: break
+            }
+        }
+        note(server.start(content: .success(size), now: at(0)), 0)
+        var pending = repeats
+        for _ in 0..<100 {
+            let timerAt = Int64((next!.uptimeNanoseconds - Self.t0.uptimeNanoseconds) / 1_000_000)
+            if let repeatAt = pending.first, repeatAt < timerAt {
+                pending.removeFirst()
+                note(server.received(.readRequest(server.request), now: at(repeatAt)), repeatAt)
+                continue
+            }
+            let action = server.timerFired(now: next!)
+            if case .suspend = action { return (sent, timerAt) }
+            note(action, timerAt)
+        }
+        return (sent, nil)
+    }
+
+    /// A plain RRQ nobody acknowledges: DATA 1 and one retransmission, then silence; the
+    /// slot goes back 3 s after the request (1 s, then the doubled 2 s).
+    @Test func plainRequestNeverAcknowledgedGetsTwoPackets() {
+        let (sent, suspendedAt) = unanswered([])
+        #expect(sent == [0, 1000])
+        #expect(suspendedAt == 3000)
+    }
+
+    /// With options, the OACK and one retransmission, never a window.
+    @Test func optionsRequestNeverAcknowledgedGetsTwoOACKs() {
+        let (sent, suspendedAt) = unanswered([("blksize", "65464"), ("windowsize", "64"), ("tsize", "0")])
+        #expect(sent == [0, 1000])
+        #expect(suspendedAt == 3000)
+    }
+
+    /// A client's timeout sets the interval, before and after the proof alike.
+    @Test func clientTimeoutSpacesTheUnprovenRetransmission() {
+        let (sent, suspendedAt) = unanswered([("timeout", "5")])
+        #expect(sent == [0, 5000])
+        #expect(suspendedAt == 10000)
+    }
+
+    /// Each repeat of the request sends the first packet once more and restarts the wait;
+    /// a copy within the minimum timeout of the last send is the network's duplicate.
+    @Test func repeatedRequestsEachGetTheFirstPacketOnce() {
+        let (sent, suspendedAt) = unanswered([], repeats: [500, 520, 1300, 2000])
+        // 500: answered; 520: the network's duplicate; 1300 and 2000: answered, each
+        // restarting the 1 s wait; 3000: the timer's one retransmission; then 2 s of silence.
+        #expect(sent == [0, 500, 1300, 2000, 3000])
+        #expect(suspendedAt == 5000)
+    }
+
+    /// A repeat that asks for something else, or comes after the client has acknowledged
+    /// something, is ignored.
+    @Test func otherOrLateRepeatsAreIgnored() {
+        var server = machine()
+        _ = server.start(content: .success(5000), now: at(0))
+        let other = Packet.readRequest(Request(filename: Array("g".utf8), mode: .octet))
+        #expect(server.received(other, now: at(500)) == .wait)
+        _ = server.received(.ack(block: 1), now: at(600))
+        #expect(server.peerProven)
+        #expect(server.received(.readRequest(server.request), now: at(700)) == .wait)
+    }
+
+    /// Once proven, the transfer has the full retry budget again.
+    @Test func provenTransferKeepsEveryRetry() {
+        let policy = RetransmitPolicy(initialTimeout: .milliseconds(200), maxRetries: 4)
+        var server = machine(configuration: .init(retransmit: policy))
+        _ = server.start(content: .success(5000), now: at(0))
+        _ = server.received(.ack(block: 1), now: at(10))
+        var retransmissions = 0
+        var now = 10
+        while retransmissions < 10 {
+            now += 5000
+            guard case .sendWindow = server.timerFired(now: at(Int64(now))) else { break }
+            retransmissions += 1
+        }
+        #expect(retransmissions == 4)
+        #expect(server.outcome == .timedOut)
+    }
+
+    /// A suspended transfer resumes on the client's late ACK of the first packet (curl
+    /// re-sends its ACK after 72 s): DATA 1's ACK brings DATA 2, the OACK's brings DATA 1.
+    @Test(arguments: [false, true])
+    func lateAcknowledgementResumes(_ withOptions: Bool) {
+        var server = machine(withOptions ? [("blksize", "1024")] : [])
+        _ = server.start(content: .success(5000), now: at(0))
+        _ = server.timerFired(now: at(1000))
+        #expect(server.timerFired(now: at(3000)) == .suspend(until: at(93000)))
+        #expect(server.received(.ack(block: 7), now: at(40000)) == .wait)
+        #expect(server.isSuspended)
+        let resumed = server.received(.ack(block: withOptions ? 0 : 1), now: at(72000))
+        #expect(blocks(resumed).map(\.0) == [withOptions ? 1 : 2])
+        #expect(!server.isSuspended)
+        #expect(server.peerProven)
+    }
+
+    /// A suspended transfer's client asks again: the first packet goes once more, then the
+    /// wait and the suspension again (no more timer retransmissions for it).
+    @Test func repeatWhileSuspendedSendsTheFirstPacketOnce() {
+        var server = machine()
+        _ = server.start(content: .success(5000), now: at(0))
+        _ = server.timerFired(now: at(1000))
+        _ = server.timerFired(now: at(3000))
+        let again = server.received(.readRequest(server.request), now: at(10000))
+        #expect(blocks(again).map(\.0) == [1])
+        #expect(!server.isSuspended)
+        #expect(server.timerFired(now: at(12000)) == .suspend(until: at(102000)))
+    }
+
+    /// Suspended: an ERROR ends it (a probe if it asked tsize), shutdown and the driver end
+    /// it without a packet, and nothing else gets an answer.
+    @Test func suspendedEndings() {
+        func suspended(_ options: [(String, String)] = []) -> ServerTransfer {
+            var server = machine(options)
+            _ = server.start(content: .success(5000), now: at(0))
+            _ = server.timerFired(now: at(1000))
+            _ = server.timerFired(now: at(3000))
+            return server
+        }
+        var probe = suspended([("tsize", "0")])
+        #expect(
+            probe.received(.error(code: .optionRefused, message: "x"), now: at(4000)) == .finish(.sizeProbe, send: nil))
+        var plain = suspended()
+        #expect(plain.received(.data(block: 1, payload: ByteBuffer()), now: at(4000)) == .wait)
+        #expect(plain.beginShutdown(grace: .seconds(5), now: at(4000)) == .finish(.aborted, send: nil))
+        var ended = suspended()
+        #expect(ended.endSuspension() == .finish(.unacknowledged, send: nil))
+        var aborted = suspended()
+        #expect(aborted.abort() == .finish(.aborted, send: nil))
     }
 
     /// docs/protocol.md, "Size probes": EDK2 probes with tsize and ends with ERROR 8 after the OACK: a probe.
@@ -202,15 +352,18 @@ import Testing
     }
 
     @Test func timeoutResendsTheSameBlockWithBackoff() {
-        let policy = RetransmitPolicy(initialTimeout: .milliseconds(200), maxRetries: 2)
-        var server = machine(configuration: .init(retransmit: policy))
-        let first = server.start(content: .success(100), now: at(0))
+        let policy = RetransmitPolicy(initialTimeout: .milliseconds(200), maximumTimeout: .seconds(4), maxRetries: 2)
+        var server = machine([("blksize", "512")], configuration: .init(retransmit: policy))
+        _ = server.start(content: .success(1000), now: at(0))
+        // ACK 0 after 200 ms: the round trip is measured, and it is not small.
+        let first = server.received(.ack(block: 0), now: at(200))
         #expect(blocks(first).map(\.0) == [1])
         guard case .sendWindow(let window, let deadline) = first else { return }
-        #expect(deadline == at(200))
-        #expect(server.timerFired(now: at(200)) == .sendWindow(window, deadline: at(600)))
-        #expect(server.timerFired(now: at(600)) == .sendWindow(window, deadline: at(1400)))
-        #expect(server.timerFired(now: at(1400)) == .finish(.timedOut, send: nil))
+        let interval = deadline - at(200)
+        #expect(server.timerFired(now: at(200) + interval) == .sendWindow(window, deadline: at(200) + interval * 3))
+        #expect(
+            server.timerFired(now: at(200) + interval * 3) == .sendWindow(window, deadline: at(200) + interval * 7))
+        #expect(server.timerFired(now: at(200) + interval * 7) == .finish(.timedOut, send: nil))
         #expect(server.statistics.retransmits == 2)
     }
 
@@ -313,15 +466,22 @@ import Testing
         #expect(server.timerFired(now: at(5000)) == .wait)
     }
 
-    /// Single-port mode routes a retransmitted RRQ to the running transfer: it is ignored,
-    /// whether the OACK or DATA is still unanswered.
+    /// A retransmitted RRQ reaches the running transfer (the engine routes it there): before
+    /// the client has acknowledged anything it gets the first packet again, unless it comes
+    /// within the minimum timeout of the last send (a duplicate in the network).
     @Test(arguments: [[], [("blksize", "1024")]])
-    func aRepeatedRequestIsIgnored(_ options: [(String, String)]) {
+    func aRepeatedRequestGetsTheFirstPacketAgain(_ options: [(String, String)]) {
         var server = machine(options)
-        _ = server.start(content: .success(5000), now: at(0))
-        let repeated = Packet.readRequest(Request(filename: Array("f".utf8), mode: .octet))
+        let first = server.start(content: .success(5000), now: at(0))
+        let repeated = Packet.readRequest(server.request)
         #expect(server.received(repeated, now: at(1)) == .wait)
-        #expect(server.timerFired(now: at(5000)) != .wait)
+        let again = server.received(repeated, now: at(300))
+        switch (first, again) {
+        case (.send(let a, _), .send(let b, _)): #expect(a == b)
+        case (.sendWindow(let a, _), .sendWindow(let b, _)): #expect(a == b)
+        default: Issue.record("expected the first packet again, got \(again)")
+        }
+        #expect(server.statistics.retransmits == 1)
     }
 
     @Test(arguments: [
@@ -360,6 +520,7 @@ import Testing
     @Test func abortSendsAnErrorOnlyOnce() {
         var server = machine()
         _ = server.start(content: .success(5000), now: at(0))
+        _ = server.received(.ack(block: 1), now: at(1))
         #expect(server.abort() == .finish(.aborted, send: .error(code: .notDefined, message: "Server shutting down")))
         #expect(server.abort() == .wait)
     }
@@ -412,13 +573,14 @@ import Testing
     @Test func shutdownKeepsRetransmittingAndNeverExtends() {
         var server = machine()
         _ = server.start(content: .success(5000), now: at(0))
-        _ = server.beginShutdown(grace: .seconds(5), now: at(0))
-        #expect(server.beginShutdown(grace: .seconds(60), now: at(1)) == .wait)
+        _ = server.received(.ack(block: 1), now: at(1))
+        _ = server.beginShutdown(grace: .seconds(5), now: at(1))
+        #expect(server.beginShutdown(grace: .seconds(60), now: at(2)) == .wait)
         guard case .sendWindow(let window, _) = server.timerFired(now: at(1000)) else {
             Issue.record("no retransmission during the grace period")
             return
         }
-        #expect(window.first == 1)
+        #expect(window.first == 2)
         #expect(
             server.beginShutdown(grace: .zero, now: at(1001))
                 == .finish(.aborted, send: .error(code: .notDefined, message: "Server shutting down")))

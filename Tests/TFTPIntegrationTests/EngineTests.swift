@@ -33,6 +33,34 @@ import Testing
     /// A thousand transfers running at once from one address (the per-client limit lifted):
     /// every one completes with the right bytes, and every transfer socket is closed or
     /// back in the reuse pool afterwards.
+    /// What `tftp_listener_drops_total` reads: the kernel's drop count of a socket whose
+    /// receive buffer is full; and the buffer a listener asks for is granted (as root past
+    /// `net.core.rmem_max`, else up to it).
+    @Test func listenerSocketDropsAndReceiveBuffer() throws {
+        let listener = try UDPSocket.open(family: sa_family_t(AF_INET))
+        defer { close(listener) }
+        let address = try #require(PeerAddress(try SocketAddress(ipAddress: "127.0.0.1", port: 0)))
+        try UDPSocket.bind(listener, to: address)
+        let local = try UDPSocket.localAddress(listener)
+        #expect(UDPSocket.drops(listener) == 0)
+        // The smallest buffer the kernel allows holds a few datagrams; the rest are dropped.
+        try UDPSocket.set(listener, level: SOL_SOCKET, option: SO_RCVBUF, 1)
+        let sender = try UDPPeer()
+        for _ in 0..<200 { sender.send(Array(repeating: 0, count: 1000), port: Int(local.port)) }
+        let dropped = try #require(UDPSocket.drops(listener))
+        #expect(dropped > 100)
+        #expect(dropped < 200)
+        let granted = try #require(UDPSocket.growReceiveBuffer(listener, to: TFTPServer.listenerReceiveBuffer))
+        let limit =
+            Int32(
+                (try? String(contentsOfFile: "/proc/sys/net/core/rmem_max", encoding: .utf8))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 212_992
+        #expect(
+            granted
+                >= (geteuid() == 0
+                    ? 2 * TFTPServer.listenerReceiveBuffer : min(2 * limit, 2 * TFTPServer.listenerReceiveBuffer)))
+    }
+
     @Test func thousandTransfersAtOnce() throws {
         let tree = try ServedTree()
         try tree.write("64k.bin", ServedTree.randomBytes(65536, seed: 64))

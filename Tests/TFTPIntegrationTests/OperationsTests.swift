@@ -257,6 +257,7 @@ import Testing
         #expect(samples["tftp_bytes_sent_total"].map { Int($0) } == 1469 + 100_003)
         #expect(samples["tftp_transfer_duration_seconds_count"] == 4)
         #expect(samples["tftp_active_transfers"] == 0)
+        #expect(samples["tftp_listener_drops_total"] == 0)
         #expect(samples[#"http_requests_total{status="200"}"#] == 1)
         #expect(samples[#"http_requests_total{status="404"}"#] == 1)
         let notFound = try ExternalTool.run(

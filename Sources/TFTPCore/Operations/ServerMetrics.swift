@@ -10,7 +10,7 @@ public final class ServerMetrics: Sendable {
     /// Why a transfer did not complete: the label of `tftp_transfers_failed_total`.
     /// One value per ``ServerTransfer/Outcome`` that is not a success.
     public static let failureReasons = [
-        "client-error", "refused", "timed-out", "protocol-violation", "read-failed", "aborted",
+        "client-error", "refused", "timed-out", "unacknowledged", "protocol-violation", "read-failed", "aborted",
     ]
 
     private let started = Counter(label: "tftp_transfers_started_total")
@@ -24,6 +24,7 @@ public final class ServerMetrics: Sendable {
     private let active = Meter(label: "tftp_active_transfers")
     private let sendBufferWaits = Counter(label: "tftp_send_buffer_full_total")
     private let coldReads = Counter(label: "tftp_cold_reads_total")
+    private let listenerDrops = Counter(label: "tftp_listener_drops_total")
     private let httpRequests = NIOLockedValueBox<[UInt: Counter]>([:])
     private let httpBytes = Counter(label: "http_body_bytes_sent_total")
 
@@ -63,6 +64,16 @@ public final class ServerMetrics: Sendable {
         coldReads.increment()
     }
 
+    /// A suspended transfer took a slot again (a late ACK, or its request repeated).
+    func transferResumed() {
+        active.increment()
+    }
+
+    /// The kernel dropped datagrams at a listening socket (its receive buffer was full).
+    func listenerDropped(_ count: Int) {
+        listenerDrops.increment(by: count)
+    }
+
     /// The transfer's slot is free again (whatever happened to it).
     func transferEnded() {
         active.decrement()
@@ -76,6 +87,7 @@ public final class ServerMetrics: Sendable {
         case .peerError: failed["client-error"]?.increment()
         case .refused: failed["refused"]?.increment()
         case .timedOut: failed["timed-out"]?.increment()
+        case .unacknowledged: failed["unacknowledged"]?.increment()
         case .protocolViolation: failed["protocol-violation"]?.increment()
         case .readFailed: failed["read-failed"]?.increment()
         case .aborted: failed["aborted"]?.increment()

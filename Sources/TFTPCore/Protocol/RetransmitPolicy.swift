@@ -12,22 +12,29 @@ import NIOCore
 /// ``maximumTimeout``; after ``maxRetries`` of them the transfer gives up.
 ///
 /// With a `timeout` option (RFC 2349) the client's value is used as it is, every try.
+///
+/// Before the client has acknowledged anything, only ``unprovenRetransmits`` of the
+/// ``maxRetries`` apply: the request may be spoofed (see ``ServerTransfer``).
 public struct RetransmitPolicy: Sendable, Equatable {
     public var initialTimeout: TimeAmount
     public var minimumTimeout: TimeAmount
     public var maximumTimeout: TimeAmount
     public var maxRetries: Int
+    /// Timer retransmissions of the first packet before the client has proved its address.
+    public var unprovenRetransmits: Int
 
     public init(
         initialTimeout: TimeAmount = .seconds(1),
         minimumTimeout: TimeAmount = .milliseconds(50),
         maximumTimeout: TimeAmount = .seconds(4),
-        maxRetries: Int = 8
+        maxRetries: Int = 8,
+        unprovenRetransmits: Int = 1
     ) {
         self.minimumTimeout = max(minimumTimeout, .milliseconds(1))
         self.maximumTimeout = max(maximumTimeout, self.minimumTimeout)
         self.initialTimeout = min(max(initialTimeout, self.minimumTimeout), self.maximumTimeout)
         self.maxRetries = max(maxRetries, 0)
+        self.unprovenRetransmits = max(min(unprovenRetransmits, self.maxRetries), 0)
     }
 }
 

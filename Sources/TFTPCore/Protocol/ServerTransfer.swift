@@ -7,15 +7,31 @@ import NIOCore
 /// Covers RFC 1350 lockstep, the OACK of RFC 2347 and its retransmission, windows of
 /// RFC 7440, rollover of block numbers (docs/protocol.md, "Block numbers") and the Sorcerer's
 /// Apprentice rule (RFC 1123 §4.2.3.1: only the timer resends, never a duplicate ACK).
+///
+/// Until the client has proved its address by acknowledging the first packet (the OACK,
+/// or DATA 1), the request may be a spoofed one and the packets go to a victim: the machine
+/// sends the first packet, at most ``RetransmitPolicy/unprovenRetransmits`` timer
+/// retransmissions of it, and one more for each repeat of the request (a client whose first
+/// answer was lost asks again). Then it falls silent and suspends: the driver gives the
+/// transfer's slot back, and the machine only listens, for ``Configuration/suspension``, for
+/// the late ACK of a client that re-sends its ACK on its own timer (curl after 72 s); that
+/// ACK resumes the transfer (docs/protocol.md, "Requests nobody acknowledges").
 public struct ServerTransfer: Sendable {
     /// What the server allows and how it retransmits.
     public struct Configuration: Sendable, Equatable {
         public var limits: NegotiationLimits
         public var retransmit: RetransmitPolicy
+        /// How long a transfer whose client never acknowledged its first packet keeps
+        /// listening, silent and without a slot, for a late ACK.
+        public var suspension: TimeAmount
 
-        public init(limits: NegotiationLimits = .init(), retransmit: RetransmitPolicy = .init()) {
+        public init(
+            limits: NegotiationLimits = .init(), retransmit: RetransmitPolicy = .init(),
+            suspension: TimeAmount = .seconds(90)
+        ) {
             self.limits = limits
             self.retransmit = retransmit
+            self.suspension = suspension
         }
     }
 
@@ -32,6 +48,9 @@ public struct ServerTransfer: Sendable {
         case refused(code: TFTPErrorCode, reason: String)
         /// No progress after the allowed retransmissions.
         case timedOut
+        /// The client never acknowledged the first packet, nor late while the transfer was
+        /// suspended: a client that went away, or a spoofed request.
+        case unacknowledged
         /// The client sent a packet that has no place in a read transfer.
         case protocolViolation(Opcode)
         /// Reading the content failed after the transfer began (the file shrank, I/O error).
@@ -68,6 +87,12 @@ public struct ServerTransfer: Sendable {
         case armTimer(NIODeadline)
         /// Nothing to do.
         case wait
+        /// The client has not proved its address and the unproven budget is spent: send
+        /// nothing more, give the transfer's slot back (its file and socket stay), and arm
+        /// the timer for the end of the suspension. A later event may resume the transfer:
+        /// the driver takes a slot again before handing an event from the client to a
+        /// suspended machine, and gives it back if ``isSuspended`` is still true after it.
+        case suspend(until: NIODeadline)
         /// The transfer is over: send `packet` (an ERROR) if there is one, then release
         /// the socket and the file.
         case finish(Outcome, send: Packet?)
@@ -86,6 +111,8 @@ public struct ServerTransfer: Sendable {
         case awaitingOptionAck(sentAt: NIODeadline, resent: Bool)
         /// `base` is the first unacknowledged block, `next` the first block not yet sent.
         case sending(base: UInt64, next: UInt64, sentAt: NIODeadline, resent: Bool)
+        /// Silent, waiting for the unproven client's ACK of the first packet.
+        case suspended
         case finished(Outcome)
     }
 
@@ -100,6 +127,11 @@ public struct ServerTransfer: Sendable {
     private var contentSize: Int64 = 0
     private var blockCount: UInt64 = 1
     private var timer: RetransmitTimer
+    /// Timer retransmissions sent before the client proved its address.
+    private var unprovenRetransmits = 0
+    /// When the first packet last went out (a repeated request inside the minimum timeout
+    /// is a duplicate in the network, not a client asking again).
+    private var lastFirstSend: NIODeadline?
     /// When the packet in flight is due to be resent.
     private var retransmitDeadline: NIODeadline?
     /// When a graceful shutdown ends the transfer (``beginShutdown(grace:now:)``).
@@ -120,6 +152,12 @@ public struct ServerTransfer: Sendable {
 
     /// The measured round-trip time to the client, once a packet sent once was acknowledged.
     public var roundTripEstimate: TimeAmount? { timer.smoothedRoundTrip }
+
+    /// Whether the machine is suspended: silent, without a slot, listening for a late ACK.
+    public var isSuspended: Bool {
+        if case .suspended = state { return true }
+        return false
+    }
 
     /// The outcome once finished.
     public var outcome: Outcome? {
@@ -149,25 +187,48 @@ public struct ServerTransfer: Sendable {
         options = Options.negotiate(request.options, fileSize: size, limits: configuration.limits)
         blockCount = BlockNumber.count(size: size, blockSize: options.blockSize)
         timer = RetransmitTimer(policy: configuration.retransmit, clientTimeoutSeconds: options.timeout)
+        return sendFirst(now: now, isRetransmit: false)
+    }
+
+    /// The first packet: the OACK, or without accepted options DATA 1 (RFC 2347 §2). The
+    /// window is 1 there: without an accepted windowsize there is no window.
+    private mutating func sendFirst(now: NIODeadline, isRetransmit: Bool) -> Action {
+        lastFirstSend = now
         if options.acknowledged.isEmpty {
-            // RFC 2347 §2: no accepted options, no OACK; DATA 1 answers the RRQ. The window
-            // is 1 here: without an accepted windowsize there is no window.
-            return sendWindow(from: 1, now: now, isRetransmit: false)
+            return sendWindow(from: 1, now: now, isRetransmit: isRetransmit)
         }
-        state = .awaitingOptionAck(sentAt: now, resent: false)
+        if isRetransmit { statistics.retransmits += 1 }
+        state = .awaitingOptionAck(sentAt: now, resent: isRetransmit)
         return arm(.optionAcknowledgement(options.acknowledged), now: now)
     }
 
     /// A well-formed packet from the client's transfer ID.
     public mutating func received(_ packet: Packet, now: NIODeadline) -> Action {
-        // A client that retransmits its request (its first reply was lost or slow) sends it
-        // from the same port. In single-port mode it reaches the transfer, not the
-        // listener: it is the request being served, not a new one, and is ignored just as
-        // the listener ignores it in the normal mode.
-        if case .readRequest = packet { return .wait }
+        if case .readRequest(let repeated) = packet { return receivedRepeat(repeated, now: now) }
         switch state {
         case .idle, .finished:
             return .wait
+
+        case .suspended:
+            switch packet {
+            case .ack(0) where !options.acknowledged.isEmpty:
+                // The late ACK of the OACK: the client is real after all.
+                state = .awaitingOptionAck(sentAt: now, resent: true)
+                return received(packet, now: now)
+            case .ack(1) where options.acknowledged.isEmpty:
+                state = .sending(base: 1, next: 2, sentAt: now, resent: true)
+                return received(packet, now: now)
+            case .ack:
+                return .wait
+            case .error(let code, let message):
+                let outcome: Outcome =
+                    options.transferSizeRequested && !options.acknowledged.isEmpty
+                    ? .sizeProbe : .peerError(code: code, message: message)
+                return finish(outcome, send: nil)
+            default:
+                // Not proven: nothing is sent to the address, not even an ERROR.
+                return .wait
+            }
 
         case .awaitingOptionAck(let sentAt, let resent):
             switch packet {
@@ -232,16 +293,30 @@ public struct ServerTransfer: Sendable {
         switch state {
         case .idle, .finished:
             return .wait
+        case .suspended:
+            return finish(.unacknowledged, send: nil)
         case .awaitingOptionAck:
-            guard timer.timedOut() else { return finish(.timedOut, send: nil) }
-            statistics.retransmits += 1
-            state = .awaitingOptionAck(sentAt: now, resent: true)
-            return arm(.optionAcknowledgement(options.acknowledged), now: now)
+            // An OACK waiting for its ACK: the client is unproven by definition.
+            return unprovenTimeout(now: now)
+        case .sending(base: 1, _, _, _) where !peerProven:
+            return unprovenTimeout(now: now)
         case .sending(let base, _, _, _):
             guard timer.timedOut() else { return finish(.timedOut, send: nil) }
             // RFC 7440 §4: resend the window from the first unacknowledged block.
             return sendWindow(from: base, now: now, isRetransmit: true)
         }
+    }
+
+    /// The first packet's timer fired and the client has not proved its address: the
+    /// packet goes again a bounded number of times, then the machine falls silent.
+    private mutating func unprovenTimeout(now: NIODeadline) -> Action {
+        guard unprovenRetransmits < configuration.retransmit.unprovenRetransmits, timer.timedOut() else {
+            state = .suspended
+            retransmitDeadline = now + configuration.suspension
+            return .suspend(until: self.deadline ?? now)
+        }
+        unprovenRetransmits += 1
+        return sendFirst(now: now, isRetransmit: true)
     }
 
     /// Reading the content for a window failed: ERROR to the client, and the end.
@@ -251,12 +326,13 @@ public struct ServerTransfer: Sendable {
         return finish(.readFailed(error), send: .error(code: code, message: message))
     }
 
-    /// The server ends the transfer (shutdown past its grace period): ERROR 0 to the client.
+    /// The server ends the transfer (shutdown past its grace period): ERROR 0 to the
+    /// client, so it does not wait out its timers; a suspended transfer ends silently.
     public mutating func abort(message: String = "Server shutting down") -> Action {
         switch state {
         case .finished:
             return .wait
-        case .idle:
+        case .idle, .suspended:
             return finish(.aborted, send: nil)
         case .awaitingOptionAck, .sending:
             return finish(.aborted, send: .error(code: .notDefined, message: message))
@@ -270,7 +346,7 @@ public struct ServerTransfer: Sendable {
         switch state {
         case .finished:
             return .wait
-        case .idle:
+        case .idle, .suspended:
             return finish(.aborted, send: nil)
         case .awaitingOptionAck, .sending:
             if grace <= .zero { return abort() }
@@ -279,6 +355,14 @@ public struct ServerTransfer: Sendable {
             shutdownDeadline = limit
             return deadline.map { .armTimer($0) } ?? .wait
         }
+    }
+
+    /// The driver ends a suspension early (it keeps only so many suspended transfers, or
+    /// the same client address and port asked for another file): the transfer ends as
+    /// unacknowledged, silently.
+    public mutating func endSuspension() -> Action {
+        guard isSuspended else { return .wait }
+        return finish(.unacknowledged, send: nil)
     }
 
     /// The transfer's socket failed under it (closed, or aborted by the kernel as
@@ -298,6 +382,27 @@ public struct ServerTransfer: Sendable {
             return nil
         case .success:
             return .error(code: .unknownTransferID, message: "Unknown transfer ID")
+        }
+    }
+
+    /// The client asked again from the same address and port. Before it has proved its
+    /// address, its first answer was lost: the first packet goes again, once per repeat
+    /// (a copy arriving within the minimum timeout of the last send is the network's
+    /// duplicate and changes nothing). A suspended transfer sends it too and waits again.
+    /// Once the client has acknowledged something, or if it asks for something else, the
+    /// repeat is ignored, as the listener ignores it.
+    private mutating func receivedRepeat(_ repeated: Request, now: NIODeadline) -> Action {
+        guard !peerProven, repeated == request else { return .wait }
+        switch state {
+        case .awaitingOptionAck, .sending, .suspended:
+            if let lastFirstSend, now - lastFirstSend < configuration.retransmit.minimumTimeout,
+                !isSuspended
+            {
+                return .wait
+            }
+            return sendFirst(now: now, isRetransmit: true)
+        case .idle, .finished:
+            return .wait
         }
     }
 

@@ -24,6 +24,9 @@ struct EngineSettings: Sendable {
     /// Every file read goes to the reader threads, as if the page cache were always cold
     /// (`TFTPD_TEST_COLD_READS=1`: tests of that path, which a warm cache rarely takes).
     var deferEveryRead = false
+    /// Suspended transfers (unproven clients, see ``ServerTransfer``) each thread keeps
+    /// listening; past it the oldest ends. Each holds its socket and its file open.
+    var suspendedLimit = 512
 }
 
 /// A listening socket as one engine thread holds it. Every thread has its own socket per
@@ -70,6 +73,15 @@ final class EngineThread: @unchecked Sendable {
     private var timers = TimerHeap()
     private var pool: SocketPool
     private var running = true
+    /// Suspended transfers, oldest first (entries of transfers that resumed or ended are
+    /// skipped when met), and how many are suspended now.
+    private var suspendedOrder: [(slot: Int, generation: UInt32)] = []
+    private var suspendedHead = 0
+    private var suspendedCount = 0
+    /// The kernel's drop count of each listener when it was last read, and when that was.
+    private var listenerDrops: [UInt32]
+    private var dropsCheckedAt: UInt64 = 0
+    private var listenersReadSinceCheck = false
 
     /// Receive slots: room for the largest UDP datagram each, so nothing is ever cut short.
     static let receiveSlotBytes = 65536
@@ -110,6 +122,7 @@ final class EngineThread: @unchecked Sendable {
         self.mailbox = mailbox
         self.reads = reads
         blockedOnListener = Array(repeating: [], count: listeners.count)
+        listenerDrops = listeners.map { UDPSocket.drops($0.descriptor) ?? 0 }
         pool = SocketPool(
             listeners: listeners.count, maximumIdle: .seconds(2),
             capacity: settings.portRange == nil && !settings.singlePort ? settings.socketPoolCapacity : 0)
@@ -160,8 +173,16 @@ final class EngineThread: @unchecked Sendable {
             let after = NIODeadline.now()
             fireTimers(now: after)
             pool.expire(now: after.uptimeNanoseconds) { close($0) }
+            if listenersReadSinceCheck, after.uptimeNanoseconds >= dropsCheckedAt + 1_000_000_000 {
+                countListenerDrops(now: after.uptimeNanoseconds)
+            }
         }
         for slot in slots.indices {
+            // Suspended transfers hold no slot, so a server can stop while some wait for a
+            // late ACK: they end with their line, as they would have.
+            if let transfer = slots[slot], transfer.suspended {
+                perform(transfer.endpoint.transfer.endSuspension(), for: transfer, now: .now())
+            }
             if let transfer = slots[slot] { release(transfer, reusable: false) }
         }
         pool.removeAll { close($0) }
@@ -174,6 +195,7 @@ final class EngineThread: @unchecked Sendable {
         let current = now.uptimeNanoseconds
         var wake = timers.first?.deadline ?? UInt64.max
         if pool.count > 0 { wake = min(wake, current + 1_000_000_000) }
+        if listenersReadSinceCheck { wake = min(wake, dropsCheckedAt + 1_000_000_000) }
         guard wake != UInt64.max else { return -1 }
         guard wake > current else { return 0 }
         return Int32(min((wake - current + 999_999) / 1_000_000, UInt64(Int32.max)))
@@ -263,7 +285,21 @@ final class EngineThread: @unchecked Sendable {
 
     // MARK: - Listeners
 
+    /// Adds what the kernel dropped at the listeners since the last look to the metric; at
+    /// most once a second, and once more after the listeners were last read.
+    private func countListenerDrops(now: UInt64) {
+        listenersReadSinceCheck = false
+        dropsCheckedAt = now
+        for index in listeners.indices {
+            guard let drops = UDPSocket.drops(listeners[index].descriptor) else { continue }
+            let new = drops &- listenerDrops[index]
+            listenerDrops[index] = drops
+            if new > 0 { settings.metrics.listenerDropped(Int(new)) }
+        }
+    }
+
     private func readListener(_ index: Int, now: NIODeadline) {
+        listenersReadSinceCheck = true
         let descriptor = listeners[index].descriptor
         // A few batches per turn at most, so one busy listener cannot starve the transfers;
         // epoll is level-triggered and reports the rest next turn.
@@ -288,7 +324,12 @@ final class EngineThread: @unchecked Sendable {
         _ bytes: UnsafeRawBufferPointer, from source: PeerAddress, listener: Int, now: NIODeadline
     ) {
         if settings.singlePort, let slot = routes[source], let transfer = slots[slot], !transfer.lingering {
-            return transferDatagram(bytes, from: source, transfer: transfer, now: now)
+            let decoded = Packet.decode(bytes)
+            guard transfer.suspended, case .success(.readRequest(let request)) = decoded,
+                request != transfer.endpoint.transfer.request
+            else { return deliver(decoded, from: source, to: transfer, now: now) }
+            // The suspended transfer's client asks for something else: it gave up on it.
+            perform(transfer.endpoint.transfer.endSuspension(), for: transfer, now: now)
         }
         switch ListenerDecision.decide(Packet.decode(bytes)) {
         case .ignore:
@@ -305,8 +346,16 @@ final class EngineThread: @unchecked Sendable {
     /// once (the kernel may hand the same ephemeral port to its next socket) sent its last
     /// ACK before its new request, but the two wait on different sockets. So the running
     /// transfer's socket is read first, and the request is judged after that, as the
-    /// client sent them.
+    /// client sent them. A repeat goes to the transfer's machine (before the client has
+    /// acknowledged anything it answers it again). A suspended transfer holds no slot: the
+    /// same request is its repeat; another one ends it and is admitted.
     private func admit(_ request: Request, from source: PeerAddress, listener: Int, now: NIODeadline, drained: Bool) {
+        if let slot = routes[source], let transfer = slots[slot], transfer.suspended {
+            if request == transfer.endpoint.transfer.request {
+                return deliver(.success(.readRequest(request)), from: source, to: transfer, now: now)
+            }
+            perform(transfer.endpoint.transfer.endSuspension(), for: transfer, now: now)
+        }
         switch registry.admit(source) {
         case .admitted:
             start(request, client: source, listener: listener, now: now)
@@ -317,7 +366,10 @@ final class EngineThread: @unchecked Sendable {
                     return admit(request, from: source, listener: listener, now: now, drained: true)
                 }
             }
-            settings.logger.debug("repeated request ignored", metadata: ["client": "\(source.display)"])
+            settings.logger.debug("repeated request", metadata: ["client": "\(source.display)"])
+            if let slot = routes[source], let transfer = slots[slot], !transfer.lingering {
+                deliver(.success(.readRequest(request)), from: source, to: transfer, now: now)
+            }
         case .refused(let refusal):
             refuse(refusal, client: source, listener: listener)
         }
@@ -452,15 +504,25 @@ final class EngineThread: @unchecked Sendable {
         guard !transfer.lingering, let address = PeerAddress(source, length: length), address.isAcceptableClient else {
             return true
         }
-        transferDatagram(
-            UnsafeRawBufferPointer(start: buffer, count: count), from: address, transfer: transfer, now: now)
+        deliver(
+            Packet.decode(UnsafeRawBufferPointer(start: buffer, count: count)), from: address, to: transfer, now: now)
         return true
     }
 
-    private func transferDatagram(
-        _ bytes: UnsafeRawBufferPointer, from source: PeerAddress, transfer: EngineTransfer, now: NIODeadline
+    /// A datagram for the transfer, from its client or a stranger, to its endpoint. A
+    /// suspended transfer takes a slot again before the machine sees what its client sent
+    /// (and goes without the datagram if the server is full), and gives it back if the
+    /// machine is still suspended afterwards.
+    private func deliver(
+        _ decoded: Result<Packet, PacketDecodingError>, from source: PeerAddress, to transfer: EngineTransfer,
+        now: NIODeadline
     ) {
-        switch transfer.endpoint.received(Packet.decode(bytes), from: source, now: now) {
+        let wasSuspended = transfer.suspended && source == transfer.client
+        if wasSuspended {
+            guard case .admitted = registry.admit(source, resuming: true) else { return }
+            setSuspended(transfer, false)
+        }
+        switch transfer.endpoint.received(decoded, from: source, now: now) {
         case .perform(let action):
             perform(action, for: transfer, now: now)
         case .reply(let packet, let stranger):
@@ -468,6 +530,43 @@ final class EngineThread: @unchecked Sendable {
         case .ignore:
             break
         }
+        if wasSuspended, slots[transfer.slot] === transfer, transfer.endpoint.transfer.isSuspended {
+            registry.release(source)
+            setSuspended(transfer, true)
+        }
+    }
+
+    /// The machine fell silent (its client never proved its address): the slot goes back,
+    /// nothing is pending, the read-ahead goes; the socket and the file stay for a late ACK.
+    /// Past the thread's limit of suspended transfers, the oldest one ends.
+    private func suspend(_ transfer: EngineTransfer) {
+        settings.logger.debug(
+            "suspended: the client has not acknowledged the first packet",
+            metadata: ["client": "\(transfer.client.display)"])
+        registry.release(transfer.client)
+        setSuspended(transfer, true)
+        transfer.pending = nil
+        if transfer.waitsForWritable { unblock(transfer) }
+        transfer.windowAfterRead = nil
+        if transfer.readInFlight == nil { transfer.dropFrames() }
+        suspendedOrder.append((transfer.slot, transfer.generation))
+        while suspendedCount > settings.suspendedLimit, suspendedHead < suspendedOrder.count {
+            let (slot, generation) = suspendedOrder[suspendedHead]
+            suspendedHead += 1
+            if let oldest = slots[slot], oldest.generation == generation, oldest.suspended {
+                perform(oldest.endpoint.transfer.endSuspension(), for: oldest, now: NIODeadline.now())
+            }
+        }
+        if suspendedHead > 1024, suspendedHead * 2 > suspendedOrder.count {
+            suspendedOrder.removeFirst(suspendedHead)
+            suspendedHead = 0
+        }
+    }
+
+    private func setSuspended(_ transfer: EngineTransfer, _ suspended: Bool) {
+        guard transfer.suspended != suspended else { return }
+        transfer.suspended = suspended
+        suspendedCount += suspended ? 1 : -1
     }
 
     /// The socket failed under the transfer (aborted by the kernel, as `ss -K` does): the
@@ -499,6 +598,9 @@ final class EngineThread: @unchecked Sendable {
             }
             arm(transfer, deadline)
         case .armTimer(let deadline):
+            arm(transfer, deadline)
+        case .suspend(let deadline):
+            suspend(transfer)
             arm(transfer, deadline)
         case .wait:
             break
@@ -722,7 +824,12 @@ final class EngineThread: @unchecked Sendable {
         _ transfer: EngineTransfer, outcome: ServerTransfer.Outcome, packet: Packet?, now: NIODeadline,
         socketError: UDPSocket.Failure?
     ) {
-        registry.release(transfer.client)
+        if transfer.suspended {
+            // Its slot went back when it was suspended.
+            setSuspended(transfer, false)
+        } else {
+            registry.release(transfer.client)
+        }
         let report = TransferReport(
             client: transfer.client, request: transfer.endpoint.transfer.request, outcome: outcome,
             options: transfer.endpoint.transfer.options, statistics: transfer.endpoint.transfer.statistics,
@@ -743,7 +850,7 @@ final class EngineThread: @unchecked Sendable {
         }
         let reusable: Bool
         switch outcome {
-        case .completed, .sizeProbe, .refused: reusable = socketError == nil
+        case .completed, .sizeProbe, .refused, .unacknowledged: reusable = socketError == nil
         case .peerError, .timedOut, .protocolViolation, .readFailed, .aborted: reusable = false
         }
         release(transfer, reusable: reusable, roundTrip: transfer.endpoint.transfer.roundTripEstimate)

@@ -51,6 +51,9 @@ final class EngineTransfer {
     var segmentationOffload: Bool
     /// Finished, but its last ERROR still waits for room in the send buffer (bounded wait).
     var lingering = false
+    /// Its client never acknowledged the first packet: the machine is silent and the
+    /// transfer holds no slot in the admission table, only its socket and file.
+    var suspended = false
 
     init(
         slot: Int, generation: UInt32, socket: Int32, ownsSocket: Bool, listener: Int,

@@ -19,10 +19,14 @@ final class TransferRegistry: Sendable {
         self.mailboxes = mailboxes
     }
 
-    /// A request from `client`: admitted (counted as started), a repeat, or refused.
-    func admit(_ client: PeerAddress) -> TransferTable<PeerAddress, PeerAddress>.Admission {
+    /// A request from `client`: admitted (counted as started), a repeat, or refused. A
+    /// suspended transfer that resumes takes its slot again the same way (`resuming`: not
+    /// counted as another start).
+    func admit(_ client: PeerAddress, resuming: Bool = false) -> TransferTable<PeerAddress, PeerAddress>.Admission {
         let admission = table.withLockedValue { $0.admit(client, host: client.host) }
-        if case .admitted = admission { metrics.transferStarted() }
+        if case .admitted = admission {
+            if resuming { metrics.transferResumed() } else { metrics.transferStarted() }
+        }
         return admission
     }
 

@@ -26,7 +26,7 @@ struct TransferReport {
         switch outcome {
         case .completed, .sizeProbe: .info
         case .readFailed: .error
-        case .peerError, .refused, .timedOut, .protocolViolation, .aborted: .notice
+        case .peerError, .refused, .timedOut, .unacknowledged, .protocolViolation, .aborted: .notice
         }
     }
 
@@ -58,6 +58,8 @@ struct TransferReport {
             metadata["error"] = "\(code.rawValue) \(reason)"
         case .timedOut:
             metadata["outcome"] = "timed-out"
+        case .unacknowledged:
+            metadata["outcome"] = "unacknowledged"
         case .protocolViolation(let opcode):
             metadata["outcome"] = "protocol-violation"
             metadata["error"] = "\(opcode)"

@@ -70,6 +70,28 @@ enum UDPSocket {
         }
     }
 
+    /// Grows the socket's receive buffer to `bytes` (the kernel doubles it for its own
+    /// accounting): past `net.core.rmem_max` with `SO_RCVBUFFORCE` when the process may
+    /// (CAP_NET_ADMIN, before the privilege drop), else as far as `SO_RCVBUF` allows.
+    /// Returns the size in force.
+    @discardableResult
+    static func growReceiveBuffer(_ fd: Int32, to bytes: Int32) -> Int32? {
+        if (try? set(fd, level: SOL_SOCKET, option: SO_RCVBUFFORCE, bytes)) == nil {
+            try? set(fd, level: SOL_SOCKET, option: SO_RCVBUF, bytes)
+        }
+        return get(fd, level: SOL_SOCKET, option: SO_RCVBUF)
+    }
+
+    /// Datagrams the kernel dropped at this socket since it was opened, most often because
+    /// its receive buffer was full (`SO_MEMINFO`'s `SK_MEMINFO_DROPS`, Linux 3.9).
+    static func drops(_ fd: Int32) -> UInt32? {
+        // SO_MEMINFO (55) fills SK_MEMINFO_VARS (9) counters; the drops are the last.
+        var values = (UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0))
+        var length = socklen_t(MemoryLayout.size(ofValue: values))
+        guard getsockopt(fd, SOL_SOCKET, 55, &values, &length) == 0, length >= 36 else { return nil }
+        return values.8
+    }
+
     /// Whether the kernel accepts UDP GSO (`UDP_SEGMENT`, Linux 4.18); off when the
     /// environment has `TFTPD_NO_GSO` (to measure without it).
     static let segmentationOffload: Bool = ctftp_udp_segment_supported() != 0 && getenv("TFTPD_NO_GSO") == nil

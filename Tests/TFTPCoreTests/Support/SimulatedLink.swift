@@ -142,7 +142,7 @@ struct SimulatedLink {
                     transmit(.data(block: number, payload: payload), from: Self.transferAddress, to: to)
                 }
                 serverTimer = deadline(d)
-            case .armTimer(let d):
+            case .armTimer(let d), .suspend(let d):
                 serverTimer = deadline(d)
             case .wait:
                 break
@@ -174,11 +174,19 @@ struct SimulatedLink {
                 switch delivery.to {
                 case Self.listenerAddress:
                     // The listener's rules: an RRQ starts the transfer; a repeat from a client
-                    // whose transfer runs is ignored (TransferTable's duplicate rule); the
-                    // stranger's copies are requests of their own that this test does not serve.
-                    guard delivery.from == Self.clientAddress, server == nil,
+                    // whose transfer runs goes to that transfer's machine, as the engine
+                    // routes it (TransferTable's duplicate rule); once that transfer has
+                    // ended, a request starts a new one. The stranger's copies are requests
+                    // of their own that this test does not serve.
+                    guard delivery.from == Self.clientAddress,
                         case .startTransfer(let request) = ListenerDecision.decide(decoded)
                     else { continue }
+                    if server != nil, !serverDone {
+                        performServer(server!.transfer.received(.readRequest(request), now: clock))
+                        continue
+                    }
+                    serverDone = false
+                    serverTimer = nil
                     var endpoint = ServerEndpoint(
                         client: delivery.from,
                         transfer: ServerTransfer(request: request, configuration: serverConfiguration))
