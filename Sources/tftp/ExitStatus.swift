@@ -22,7 +22,7 @@ enum ExitStatus: Int32, CaseIterable {
 
     init(_ outcome: ClientTransfer.Outcome) {
         switch outcome {
-        case .completed: self = .success
+        case .completed, .probed: self = .success
         case .serverError(let code, _) where code == .fileNotFound: self = .notFound
         case .serverError(let code, _) where code == .accessViolation: self = .accessDenied
         case .serverError(let code, _)

@@ -21,6 +21,14 @@ struct GetCommand: AsyncParsableCommand {
               tftp get 192.0.2.10 pxelinux.0
               tftp get [::1]:6969 images/vmlinuz -o vmlinuz --blksize 1468 --windowsize 16
               tftp get host file -o -        (to standard output)
+              tftp get 192.0.2.10 ipxe.efi --as uefi   (ask exactly what EDK2 firmware asks)
+
+            The size is asked (tsize) unless --no-tsize or netascii, so the progress line has \
+            a percent and an ETA. --as FIRMWARE asks what that firmware asks, in its order: ipxe \
+            blksize=1432 tsize=0; uboot timeout=5 blksize=1468 windowsize=4; uefi a size \
+            probe tsize=0 blksize=1468 windowsize=4 ended with ERROR 8, then the fetch \
+            blksize=1468 windowsize=4; grub blksize=1024 tsize=0. The summary line names what \
+            the server granted.
 
             The file is written to a temporary file beside the target and renamed only when \
             the transfer succeeded. A progress line is shown when standard error is a terminal.
@@ -31,6 +39,47 @@ struct GetCommand: AsyncParsableCommand {
 
     enum Mode: String, ExpressibleByArgument, CaseIterable {
         case octet, netascii
+    }
+
+    /// What each firmware asks for, from the firmware tests' captures (docs/protocol.md,
+    /// "Firmware seen booting from tftpd").
+    enum Firmware: String, ExpressibleByArgument, CaseIterable {
+        case ipxe, uboot, uefi, grub
+
+        /// The fetch's request; `probe` is the request EDK2 sends first and ends with ERROR 8.
+        func configurations(retransmit: RetransmitPolicy) -> (
+            probe: ClientTransfer.Configuration?, fetch: ClientTransfer.Configuration
+        ) {
+            switch self {
+            case .ipxe:
+                return (
+                    nil,
+                    .init(
+                        blockSize: 1432, requestSize: true, retransmit: retransmit, optionOrder: ["blksize", "tsize"])
+                )
+            case .uboot:
+                return (
+                    nil,
+                    .init(
+                        blockSize: 1468, windowSize: 4, timeoutSeconds: 5, retransmit: retransmit,
+                        optionOrder: ["timeout", "blksize", "windowsize"])
+                )
+            case .uefi:
+                return (
+                    .init(
+                        blockSize: 1468, windowSize: 4, requestSize: true, retransmit: retransmit,
+                        optionOrder: ["tsize", "blksize", "windowsize"], probe: true),
+                    .init(
+                        blockSize: 1468, windowSize: 4, retransmit: retransmit, optionOrder: ["blksize", "windowsize"])
+                )
+            case .grub:
+                return (
+                    nil,
+                    .init(
+                        blockSize: 1024, requestSize: true, retransmit: retransmit, optionOrder: ["blksize", "tsize"])
+                )
+            }
+        }
     }
 
     @Argument(help: "The server: HOST, HOST:PORT, [IPv6] or [IPv6]:PORT (port 69 by default).")
@@ -48,8 +97,15 @@ struct GetCommand: AsyncParsableCommand {
     @Option(help: "Ask the server for this retransmission timeout in seconds (RFC 2349, 1-255), and use it ourselves.")
     var timeout: Int?
 
-    @Flag(help: "Ask for the file's size (RFC 2349) and check the received length against it.")
-    var tsize = false
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "Ask for the file's size (RFC 2349): a percent and an ETA, and the received length is checked against it.",
+            discussion: "Default: asked in octet mode, not in netascii (tftp-hpa refuses tsize there with ERROR 8)."))
+    var tsize: Bool?
+
+    @Option(name: .customLong("as"), help: "Ask exactly what this firmware asks: ipxe, uboot, uefi or grub.")
+    var firmware: Firmware?
 
     @Option(help: "Transfer mode: octet or netascii (line endings converted to the local form).")
     var mode: Mode = .octet
@@ -68,6 +124,12 @@ struct GetCommand: AsyncParsableCommand {
         if output == nil, Self.baseName(file).isEmpty {
             throw ValidationError("\(file) has no base name to save as; give -o")
         }
+        if firmware != nil,
+            transfer.blksize != nil || transfer.windowsize != nil || timeout != nil || tsize != nil || mode != .octet
+        {
+            throw ValidationError(
+                "--as sets the options itself; leave out --blksize, --windowsize, --timeout, --[no-]tsize and --mode")
+        }
     }
 
     func run() async throws {
@@ -80,14 +142,36 @@ struct GetCommand: AsyncParsableCommand {
             Self.say("tftp: \(error)")
             throw ExitStatus.localIOError.exitCode
         }
-        let configuration = ClientTransfer.Configuration(
+        let retransmit = RetransmitPolicy(initialTimeout: .milliseconds(500), maxRetries: transfer.retries)
+        var configuration = ClientTransfer.Configuration(
             mode: mode == .netascii ? .netascii : .octet,
             blockSize: transfer.blksize,
             windowSize: transfer.windowsize,
             timeoutSeconds: timeout,
-            requestSize: tsize,
-            retransmit: RetransmitPolicy(initialTimeout: .milliseconds(500), maxRetries: transfer.retries)
+            requestSize: tsize ?? (mode == .octet),
+            retransmit: retransmit
         )
+        if let firmware {
+            let (probe, fetch) = firmware.configurations(retransmit: retransmit)
+            configuration = fetch
+            if let probe {
+                // EDK2 asks the size first and ends that request with ERROR 8.
+                let report = try await Self.fetch(
+                    Array(file.utf8), from: address, configuration: probe,
+                    into: FileSink(descriptor: outputFile.descriptor, mode: probe.mode), progress: nil)
+                guard case .probed(let size) = report.outcome else {
+                    outputFile.discard()
+                    Self.say(summary(report, address: address, target: nil))
+                    throw ExitStatus(report.outcome).exitCode
+                }
+                if !quiet {
+                    Self.say(
+                        "tftp: size probe: asked \(Self.optionText(ClientTransfer(filename: [], configuration: probe).requestedOptions)), "
+                            + "the server answered \(size.map { "tsize=\($0)" } ?? "no tsize"); ended it with ERROR 8, as EDK2 does"
+                    )
+                }
+            }
+        }
         let meter: ProgressMeter? =
             !quiet && ProgressMeter.standardErrorIsTerminal ? ProgressMeter(started: .now()) : nil
         var progress: (@Sendable (Int64, Int64?) -> Void)?
@@ -116,7 +200,7 @@ struct GetCommand: AsyncParsableCommand {
         if status != .success || !quiet {
             Self.say(summary(report, address: address, target: outputFile.path))
         }
-        if verbose { Self.say(details(report)) }
+        if verbose { Self.say(details(report, configuration: configuration)) }
         if case .cancelled = report.outcome { status = .cancelled }
         if status != .success { throw status.exitCode }
     }
@@ -183,7 +267,9 @@ struct GetCommand: AsyncParsableCommand {
             let rate = seconds > 0 ? Double(bytes) / seconds : 0
             let destination = target.map { " to \($0)" } ?? ""
             return "tftp: received \(bytes) bytes\(destination) in \(ProgressMeter.format(seconds, decimals: 3)) s "
-                + "(\(ProgressMeter.rate(rate)))"
+                + "(\(ProgressMeter.rate(rate))); \(negotiated(report))"
+        case .probed:
+            return "tftp: \(report.outcome)"
         case .serverError:
             return "tftp: \(report.outcome)"
         case .optionsRejected(let problem):
@@ -202,21 +288,31 @@ struct GetCommand: AsyncParsableCommand {
         }
     }
 
-    private func details(_ report: ClientReport) -> String {
-        var parts: [String] = []
-        if report.optionsAcknowledged {
-            parts.append("blksize=\(report.blockSize)")
-            parts.append("windowsize=\(report.windowSize)")
-            if let size = report.announcedSize { parts.append("tsize=\(size)") }
-            if let timeout { parts.append("timeout=\(timeout)") }
-        } else if transfer.blksize != nil || transfer.windowsize != nil || timeout != nil || tsize {
-            parts.append("options ignored by the server: blksize=512 windowsize=1")
-        } else {
-            parts.append("blksize=512 windowsize=1")
+    /// What the server granted, for the summary line: the options of its OACK, or that it
+    /// answered without one.
+    private func negotiated(_ report: ClientReport) -> String {
+        guard report.optionsAcknowledged else {
+            return report.requested.isEmpty
+                ? "no options asked: blksize=512, lockstep"
+                : "the server ignored \(Self.optionText(report.requested)): blksize=512, lockstep"
         }
+        var parts = ["blksize=\(report.blockSize)", "windowsize=\(report.windowSize)"]
+        if let size = report.announcedSize { parts.append("tsize=\(size)") }
+        if let timeout = report.requested.first(where: { $0.key == "timeout" }) {
+            parts.append("timeout=\(timeout.value)")
+        }
+        return "granted " + parts.joined(separator: " ")
+    }
+
+    private func details(_ report: ClientReport, configuration: ClientTransfer.Configuration) -> String {
+        var parts = ["asked: \(report.requested.isEmpty ? "no options" : Self.optionText(report.requested))"]
         parts.append("retransmits=\(report.retransmits)")
         if let server = report.server { parts.append("server=\(server.display)") }
         return "tftp: " + parts.joined(separator: " ")
+    }
+
+    static func optionText(_ options: [TransferOption]) -> String {
+        options.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
     }
 
     /// The last component of a remote name (`/` or `\` separated).

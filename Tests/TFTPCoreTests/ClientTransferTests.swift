@@ -28,6 +28,34 @@ import Testing
         #expect(request.options.map(\.name) == ["blksize", "timeout", "tsize", "windowsize"])
     }
 
+    /// Firmware send their options in their own order (U-Boot: timeout first; EDK2's
+    /// probe: tsize first); the request keeps the order asked for.
+    @Test func requestKeepsTheOptionOrderAskedFor() {
+        var client = ClientTransfer(
+            filename: Array("f".utf8),
+            configuration: .init(
+                blockSize: 1468, windowSize: 4, requestSize: true, optionOrder: ["tsize", "blksize", "windowsize"]))
+        guard case .send(.readRequest(let request), _) = client.start(now: t0) else {
+            Issue.record("no RRQ")
+            return
+        }
+        #expect(request.options.map(\.name) == ["tsize", "blksize", "windowsize"])
+        #expect(request.options.map(\.value) == ["0", "1468", "4"])
+    }
+
+    /// A size probe reads the OACK's tsize and ends with EDK2's ERROR 8; answered with DATA
+    /// (options ignored), it ends the same way, without a size.
+    @Test func sizeProbeEndsWithError8() {
+        let configuration = ClientTransfer.Configuration(blockSize: 1468, requestSize: true, probe: true)
+        var client = started(configuration)
+        let end = client.received(oack([("blksize", "1468"), ("tsize", "6291456")]), now: t0 + .milliseconds(1))
+        #expect(end == .finish(.probed(size: 6_291_456), send: ClientTransfer.probeEnd))
+        #expect(ClientTransfer.probeEnd == .error(code: .optionRefused, message: "User aborted the transfer"))
+        var ignored = started(configuration)
+        let data = Packet.data(block: 1, payload: ByteBuffer(bytes: [1, 2, 3]))
+        #expect(ignored.received(data, now: t0) == .finish(.probed(size: nil), send: ClientTransfer.probeEnd))
+    }
+
     static let unacceptable: [[(String, String)]] = [
         [("blksize", "2048")],
         [("windowsize", "32")],

@@ -14,7 +14,7 @@ import Testing
 
     private var url: String { "tftp://127.0.0.1:\(server.port)" }
 
-    @Test(arguments: ServedTree.sizes.filter { $0 > 0 })
+    @Test(.requires("curl"), arguments: ServedTree.sizes.filter { $0 > 0 })
     func curlDefaultBlockSize(_ size: Int) throws {
         let out = try tree.downloads() + "/f"
         let result = try ExternalTool.run(["curl", "-sS", "-o", out, "\(url)/size-\(size).bin"])
@@ -23,7 +23,7 @@ import Testing
             tree.contents("size-\(size).bin") == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
     }
 
-    @Test(arguments: ServedTree.sizes.filter { $0 > 0 })
+    @Test(.requires("curl"), arguments: ServedTree.sizes.filter { $0 > 0 })
     func curlBlksize1468(_ size: Int) throws {
         let out = try tree.downloads() + "/f"
         let result = try ExternalTool.run([
@@ -36,7 +36,7 @@ import Testing
 
     /// curl rejects the correct `tsize 0` of an empty file, so the empty file
     /// is fetched without options (one empty DATA 1).
-    @Test func curlEmptyFileWithoutOptions() throws {
+    @Test(.requires("curl")) func curlEmptyFileWithoutOptions() throws {
         let out = try tree.downloads() + "/f"
         let result = try ExternalTool.run(["curl", "-sS", "--tftp-no-options", "-o", out, "\(url)/size-0.bin"])
         #expect(result.status == 0, "\(result.output)")
@@ -44,7 +44,7 @@ import Testing
         #expect(((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data([1])).isEmpty)
     }
 
-    @Test func curlSubdirectoryWithLeadingSlashes() throws {
+    @Test(.requires("curl")) func curlSubdirectoryWithLeadingSlashes() throws {
         let out = try tree.downloads() + "/f"
         let result = try ExternalTool.run(["curl", "-sS", "-o", out, "\(url)//sub/deeper/kernel"])
         #expect(result.status == 0, "\(result.output)")
@@ -52,12 +52,12 @@ import Testing
             tree.contents("sub/deeper/kernel") == Array((try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data()))
     }
 
-    @Test func curlMissingFileIsAnError() throws {
+    @Test(.requires("curl")) func curlMissingFileIsAnError() throws {
         let result = try ExternalTool.run(["curl", "-sS", "-o", "/dev/null", "\(url)/missing.bin"])
         #expect(result.status == 68)  // curl: "file not found on TFTP server"
     }
 
-    @Test(arguments: ServedTree.sizes)
+    @Test(.requires("tftp"), arguments: ServedTree.sizes)
     func tftpHPAOctet(_ size: Int) throws {
         let dir = try tree.downloads()
         let result = try ExternalTool.run(
@@ -71,7 +71,7 @@ import Testing
     }
 
     /// netascii is encoded by the server and decoded by tftp-hpa back to the same bytes.
-    @Test func tftpHPANetascii() throws {
+    @Test(.requires("tftp")) func tftpHPANetascii() throws {
         let dir = try tree.downloads()
         let result = try ExternalTool.run(
             ["tftp", "-m", "netascii", "127.0.0.1", String(server.port), "-c", "get", "text.txt", "f"],
@@ -89,7 +89,7 @@ import Testing
         ["--option", "blksize 512", "--option", "windowsize 16", "--option", "timeout 2"],
     ]
 
-    @Test(arguments: atftpOptions)
+    @Test(.requires("atftp"), arguments: atftpOptions)
     func atftpWithOptions(_ options: [String]) throws {
         for name in ["size-100003.bin", "size-1468.bin", "size-0.bin", "sub/deeper/kernel"] {
             let out = try tree.downloads() + "/f"
@@ -102,7 +102,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["512", "1468", "8192"])
+    @Test(.requires("busybox"), arguments: ["512", "1468", "8192"])
     func busyboxBlockSizes(_ blockSize: String) throws {
         for name in ["size-100003.bin", "size-513.bin", "size-1.bin"] {
             let out = try tree.downloads() + "/f"
@@ -117,7 +117,7 @@ import Testing
     }
 
     /// Refusals reach real clients as errors and nothing of the secret is written.
-    @Test(arguments: ["escape", "zero", "fifo", "sub", "private.bin", "../outside/secret"])
+    @Test(.requires("curl"), arguments: ["escape", "zero", "fifo", "sub", "private.bin", "../outside/secret"])
     func curlRefusals(_ name: String) throws {
         let out = try tree.downloads() + "/f"
         let result = try ExternalTool.run(["curl", "-sS", "-o", out, "\(url)/\(name)"])

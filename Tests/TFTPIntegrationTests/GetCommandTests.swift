@@ -47,8 +47,87 @@ import Testing
         #expect(result.status == 0, "\(result.output)")
         #expect(Self.contents(dir + "/kernel") == tree.contents("sub/deeper/kernel"))
         #expect(result.output.contains("received 70000 bytes"))
-        #expect(result.output.contains("blksize=512 windowsize=1 retransmits=0"))
+        // tsize is asked by default, so the server answers with an OACK.
+        #expect(result.output.contains("granted blksize=512 windowsize=1 tsize=70000"))
+        #expect(result.output.contains("asked: tsize=0 retransmits=0"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["kernel"])
+    }
+
+    /// Without tsize nothing is asked, and the summary says so.
+    @Test func noTsizeAsksNothing() throws {
+        let out = try tree.downloads() + "/f"
+        let result = try get(["size-1468.bin", "-o", out, "--no-tsize"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("no options asked: blksize=512, lockstep"))
+        let line = try server.waitForLog(containing: "file=size-1468.bin")
+        #expect(!line.contains("requested="))
+    }
+
+    /// --as FIRMWARE asks what that firmware asks, in its order, as the server's log line
+    /// shows the request (docs/protocol.md, "Firmware seen booting from tftpd"); --as uefi
+    /// probes first, and the server sees the probe end as a size probe.
+    @Test(arguments: [
+        ("ipxe", ["outcome=completed requested=blksize=1432,tsize=0"]),
+        ("uboot", ["outcome=completed requested=timeout=5,blksize=1468,windowsize=4"]),
+        (
+            "uefi",
+            [
+                "outcome=size-probe requested=tsize=0,blksize=1468,windowsize=4",
+                "outcome=completed requested=blksize=1468,windowsize=4",
+            ]
+        ),
+        ("grub", ["outcome=completed requested=blksize=1024,tsize=0"]),
+    ])
+    func asFirmware(_ firmware: String, _ lines: [String]) throws {
+        let tree = try ServedTree()
+        let server = try TFTPDProcess(root: tree.root)
+        let out = try tree.downloads() + "/f"
+        let result = try get(["size-100003.bin", "-o", out, "--as", firmware], port: server.port)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(Self.contents(out) == tree.contents("size-100003.bin"))
+        for line in lines { try server.waitForLog(containing: line) }
+        #expect(result.output.contains("granted blksize="))
+        if firmware == "uefi" {
+            #expect(result.output.contains("size probe: asked tsize=0 blksize=1468 windowsize=4"))
+            #expect(result.output.contains("the server answered tsize=100003; ended it with ERROR 8"))
+        }
+    }
+
+    /// The packets of --as uefi as a server sees them: the probe's RRQ, ERROR 8 "User
+    /// aborted the transfer" to the port that answered it, then the fetch's RRQ from
+    /// another client port (a new request), as EDK2 does in the firmware tests' captures.
+    @Test func uefiProbeThenFetchPackets() throws {
+        let listener = try UDPPeer()
+        let port = try listener.bindLoopback()
+        let out = try tree.downloads() + "/f"
+        let client = try ExternalTool.start(
+            [Self.tftp, "get", "127.0.0.1:\(port)", "boot.efi", "-o", out, "--as", "uefi"], seconds: 30)
+        guard case (.success(.readRequest(let probe)), let probePort)? = listener.receive() else {
+            Issue.record("no probe request")
+            return
+        }
+        #expect(probe.options.map { "\($0.name)=\($0.value)" } == ["tsize=0", "blksize=1468", "windowsize=4"])
+        let probeTID = try UDPPeer()
+        probeTID.send(
+            .optionAcknowledgement([
+                TransferOption(name: "tsize", value: "4096"), TransferOption(name: "blksize", value: "1468"),
+                TransferOption(name: "windowsize", value: "4"),
+            ]), port: probePort)
+        guard case (.success(.error(let code, let message)), let from)? = probeTID.receive() else {
+            Issue.record("the probe was not ended with an ERROR")
+            return
+        }
+        #expect(code == .optionRefused)
+        #expect(message == "User aborted the transfer")
+        #expect(from == probePort)
+        guard case (.success(.readRequest(let fetch)), let fetchPort)? = listener.receive() else {
+            Issue.record("no fetch request")
+            return
+        }
+        #expect(fetch.options.map { "\($0.name)=\($0.value)" } == ["blksize=1468", "windowsize=4"])
+        #expect(fetchPort != probePort)
+        try UDPPeer().send(.error(code: .fileNotFound, message: "File not found"), port: fetchPort)
+        #expect(client.wait().status == 2)
     }
 
     /// A target that is not a regular file is written to, never replaced: as root, a
@@ -131,7 +210,9 @@ import Testing
         let fake = try UDPPeer()
         let port = try fake.bindLoopback()
         let dir = try tree.downloads()
-        let client = try ExternalTool.start([Self.tftp, "get", "127.0.0.1:\(port)", "f", "-o", dir + "/f"])
+        let client = try ExternalTool.start([
+            Self.tftp, "get", "127.0.0.1:\(port)", "f", "-o", dir + "/f", "--no-tsize",
+        ])
         guard let (request, clientPort) = fake.receive(), case .success(.readRequest(let rrq)) = request else {
             Issue.record("no RRQ")
             return
@@ -184,7 +265,7 @@ import Testing
             Issue.record("no RRQ")
             return
         }
-        #expect(rrq.options.map(\.key) == ["blksize", "windowsize"])
+        #expect(rrq.options.map(\.key) == ["blksize", "tsize", "windowsize"])
         let first = [UInt8](repeating: UInt8(ascii: "a"), count: 512)
         transfer.send(.data(block: 1, payload: ByteBuffer(bytes: first)), port: clientPort)
         guard case .success(.ack(1))? = transfer.receive()?.packet else {
@@ -204,7 +285,7 @@ import Testing
         let result = client.wait()
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.hasPrefix(String(repeating: "a", count: 512) + "end"))
-        #expect(result.output.contains("options ignored by the server"))
+        #expect(result.output.contains("the server ignored blksize=1468 tsize=0 windowsize=8: blksize=512, lockstep"))
     }
 
     /// Ctrl-C in the middle: the server gets an ERROR, the partial file is removed, the
@@ -256,7 +337,9 @@ import Testing
         ["--blksize", "1468", "--windowsize", "8"],
     ]
 
-    @Test(arguments: PeerServer.Kind.allCases, optionSets)
+    @Test(
+        .requiresPeerServers(.tftpHPA, .atftpd),
+        arguments: PeerServer.Kind.allCases, optionSets)
     func sizesAndOptions(_ kind: PeerServer.Kind, _ options: [String]) throws {
         let peer = try PeerServer(kind, root: tree.root)
         for size in ServedTree.sizes {
@@ -268,7 +351,49 @@ import Testing
         }
     }
 
-    @Test(arguments: PeerServer.Kind.allCases)
+    /// Every firmware's requests against the peers: tftp-hpa grants blksize and tsize but
+    /// no windowsize, atftpd all of them; the file arrives either way.
+    @Test(
+        .requiresPeerServers(.tftpHPA, .atftpd),
+        arguments: PeerServer.Kind.allCases, ["ipxe", "uboot", "uefi", "grub"])
+    func asFirmware(_ kind: PeerServer.Kind, _ firmware: String) throws {
+        let peer = try PeerServer(kind, root: tree.root)
+        let out = try tree.downloads() + "/f"
+        let result = try ExternalTool.run([
+            GetCommandTests.tftp, "get", "127.0.0.1:\(peer.port)", "size-100003.bin", "-o", out, "--as", firmware,
+        ])
+        #expect(result.status == 0, "\(kind) --as \(firmware): \(result.output)")
+        #expect(GetCommandTests.contents(out) == tree.contents("size-100003.bin"))
+    }
+
+    /// dnsmasq serves TFTP on port 69 only: it runs in a network namespace of its own
+    /// (loopback only), and `tftp get --as uefi` beside it probes, then fetches.
+    @Test(
+        .requires("dnsmasq", "unshare", "ip", "ss"),
+        .enabled(if: geteuid() == 0 || ExternalTool.everyPeerRequired, "needs root (a network namespace)"))
+    func uefiAgainstDnsmasq() throws {
+        let out = try tree.downloads() + "/f"
+        let script = """
+            ip link set lo up
+            dnsmasq --no-daemon --conf-file=/dev/null --port=0 --enable-tftp --tftp-root="$1" \\
+                --listen-address=127.0.0.1 --bind-interfaces --user=root --log-facility=- &
+            for _ in $(seq 100); do ss -Huln 'sport = :69' | grep -q . && break; sleep 0.05; done
+            "$2" get 127.0.0.1 size-100003.bin -o "$3" --as uefi
+            status=$?
+            kill $!
+            exit $status
+            """
+        let result = try ExternalTool.run(
+            ["unshare", "--net", "sh", "-c", script, "sh", tree.root, GetCommandTests.tftp, out], seconds: 60)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("size probe: asked tsize=0 blksize=1468 windowsize=4"))
+        #expect(result.output.contains("granted blksize=1468 windowsize=1"))
+        #expect(GetCommandTests.contents(out) == tree.contents("size-100003.bin"))
+    }
+
+    @Test(
+        .requiresPeerServers(.tftpHPA, .atftpd),
+        arguments: PeerServer.Kind.allCases)
     func missingFile(_ kind: PeerServer.Kind) throws {
         let peer = try PeerServer(kind, root: tree.root)
         let result = try ExternalTool.run([
@@ -277,7 +402,9 @@ import Testing
         #expect(result.status == 2, "\(result.output)")
     }
 
-    @Test(arguments: PeerServer.Kind.allCases)
+    @Test(
+        .requiresPeerServers(.tftpHPA, .atftpd),
+        arguments: PeerServer.Kind.allCases)
     func netascii(_ kind: PeerServer.Kind) throws {
         let peer = try PeerServer(kind, root: tree.root)
         let out = try tree.downloads() + "/t"

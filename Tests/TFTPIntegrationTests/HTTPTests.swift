@@ -31,7 +31,7 @@ import Testing
         return connection.response()
     }
 
-    @Test(arguments: ServedTree.sizes)
+    @Test(.requires("curl"), arguments: ServedTree.sizes)
     func curlFetchesEveryEdgeSize(_ size: Int) throws {
         let out = try tree.downloads() + "/f"
         let result = try curl(["-o", out, "\(base)/size-\(size).bin"])
@@ -82,7 +82,7 @@ import Testing
         #expect(try get("/size-2936.bin", headers: ["If-None-Match: \"nope\""])?.status == 200)
     }
 
-    @Test func ranges() throws {
+    @Test(.requires("curl")) func ranges() throws {
         let bytes = tree.contents("size-100003.bin")
         let partial = try get("/size-100003.bin", headers: ["Range: bytes=1000-1999"])
         #expect(partial?.status == 206)
@@ -132,7 +132,7 @@ import Testing
         #expect(kept.response()?.body == tree.contents("size-512.bin"))
     }
 
-    @Test func directories() throws {
+    @Test(.requires("curl")) func directories() throws {
         let redirect = try get("/sub")
         #expect(redirect?.status == 301)
         #expect(redirect?.header("Location") == "/sub/")
@@ -194,7 +194,7 @@ import Testing
 
     /// A client that goes away in the middle of a 100 MiB body costs nothing lasting:
     /// the server logs it and serves the next request.
-    @Test func clientDisconnectsMidBody() throws {
+    @Test(.requires("curl")) func clientDisconnectsMidBody() throws {
         let big = tree.path("big.bin")
         let fd = open(big, O_CREAT | O_WRONLY, 0o644)
         ftruncate(fd, 100 << 20)

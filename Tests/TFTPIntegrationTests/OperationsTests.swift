@@ -50,7 +50,7 @@ import Testing
         let server = try TFTPDProcess(root: tree.root, arguments: ["--single-port"])
         let file = "size-\(size).bin"
         let out = try tree.downloads()
-        if ExternalTool.isInstalled("curl") {
+        if ExternalTool.shouldUse("curl") {
             // curl rejects the tsize 0 of an empty file; it gets no options.
             let options = size == 0 ? ["--tftp-no-options"] : ["--tftp-blksize", "512"]
             let curl = try ExternalTool.run(
@@ -192,7 +192,7 @@ import Testing
         let escape = try UDPPeer().fetch(name("out/secret"), port: server.port)
         #expect(escape.error != nil)
         #expect(escape.bytes.isEmpty)
-        if ExternalTool.isInstalled("curl") {
+        if ExternalTool.shouldUse("curl") {
             let out = try tree.downloads() + "/http"
             let curl = try ExternalTool.run(
                 [
@@ -215,7 +215,7 @@ import Testing
 
     /// Scraped with curl and parsed as the Prometheus text format: the counters match what
     /// was done (two completed, one refused, one size probe, one HTTP 200 and one 404).
-    @Test(.enabled(if: ExternalTool.isInstalled("curl"))) func metricsAreScrapedAndParsed() throws {
+    @Test(.requires("curl")) func metricsAreScrapedAndParsed() throws {
         let tree = try ServedTree()
         let server = try TFTPDProcess(root: tree.root, http: true, arguments: ["--metrics", "127.0.0.1:0"])
         let metricsPort = try server.port(fromLogLineContaining: "serving metrics")

@@ -4,7 +4,7 @@ import Testing
 /// A file of more than 65535 blocks through real clients: the block number wraps to 0
 /// (docs/protocol.md, "Block numbers") and the bytes still match.
 @Suite struct RolloverTests {
-    @Test func curlAndAtftpAcrossTheWrap() throws {
+    @Test(.requires("curl", "atftp")) func curlAndAtftpAcrossTheWrap() throws {
         let tree = try ServedTree(rolloverFile: true)
         let server = try TFTPDProcess(root: tree.root)
         let expected = tree.contents("rollover.bin")
@@ -29,7 +29,7 @@ import Testing
 
     /// Our client across the wrap, windowed from our server and lockstep from tftp-hpa
     /// (which wraps to 0 as well).
-    @Test func ourClientAcrossTheWrap() throws {
+    @Test(.requiresPeerServers(.tftpHPA)) func ourClientAcrossTheWrap() throws {
         let tree = try ServedTree(rolloverFile: true)
         let expected = tree.contents("rollover.bin")
         let server = try TFTPDProcess(root: tree.root)

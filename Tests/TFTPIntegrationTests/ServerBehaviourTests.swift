@@ -47,7 +47,7 @@ import Testing
 
     /// docs/protocol.md, "Who gets an answer": WRQ gets ERROR 2 and nothing is written, even over an existing
     /// world-writable file (tftp-hpa and atftpd overwrote it).
-    @Test func writeRequestIsRefusedAndNothingIsWritten() throws {
+    @Test(.requires("atftp")) func writeRequestIsRefusedAndNothingIsWritten() throws {
         let tree = try ServedTree()
         try tree.write("writable.bin", Array("original".utf8), mode: 0o666)
         let server = try TFTPDProcess(root: tree.root)
@@ -225,7 +225,7 @@ import Testing
         #expect(server.waitForExit() == 0)
     }
 
-    @Test func ipv6Loopback() throws {
+    @Test(.requires("curl")) func ipv6Loopback() throws {
         let tree = try ServedTree()
         let server = try TFTPDProcess(root: tree.root, host: "::1")
         let peer = try UDPPeer(family: AF_INET6)

@@ -145,7 +145,8 @@ final class ClientHandler<Sink: TransferSink>: ChannelInboundHandler {
                 retransmits: endpoint.transfer.retransmits,
                 // The transfer ends with its last block, not with the dally after it.
                 duration: (endpoint.transfer.lastBlockReceivedAt ?? .now()) - started,
-                server: endpoint.transferID
+                server: endpoint.transferID,
+                requested: endpoint.transfer.requestedOptions
             ))
         context.close(promise: nil)
     }

@@ -15,6 +15,8 @@ public struct ClientReport: Sendable, Equatable {
     public var duration: TimeAmount
     /// The server's transfer ID, once it answered.
     public var server: SocketAddress?
+    /// The options the request asked for, in the order sent.
+    public var requested: [TransferOption]
 
     public init(
         outcome: ClientTransfer.Outcome,
@@ -25,7 +27,8 @@ public struct ClientReport: Sendable, Equatable {
         announcedSize: Int64?,
         retransmits: Int,
         duration: TimeAmount,
-        server: SocketAddress?
+        server: SocketAddress?,
+        requested: [TransferOption] = []
     ) {
         self.outcome = outcome
         self.bytes = bytes
@@ -36,5 +39,6 @@ public struct ClientReport: Sendable, Equatable {
         self.retransmits = retransmits
         self.duration = duration
         self.server = server
+        self.requested = requested
     }
 }

@@ -11,6 +11,7 @@ extension ClientTransfer.Outcome: CustomStringConvertible {
         case .timedOut: "timed out"
         case .localFailure(let reason): "local failure: \(reason)"
         case .cancelled: "cancelled"
+        case .probed(let size): "size probe answered (\(size.map { "tsize \($0)" } ?? "no tsize"))"
         }
     }
 }

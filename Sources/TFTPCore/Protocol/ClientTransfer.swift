@@ -21,6 +21,15 @@ public struct ClientTransfer: Sendable {
         /// How long to stay after the final ACK to re-send it if the server repeats its
         /// last block (RFC 1350 §6 "dallying").
         public var dally: TimeAmount
+        /// The order the options go in the RRQ (names as sent; those not asked are skipped):
+        /// firmware send them in their own order, and a server may care.
+        public var optionOrder: [String]
+        /// A size probe, as EDK2 and Intel's PXE do before a fetch: ask, read the OACK (its
+        /// tsize), and end with ERROR 8 "User aborted the transfer" instead of ACK 0.
+        public var probe: Bool
+
+        /// Options in the order this client sends them unless told otherwise.
+        public static let defaultOptionOrder = ["blksize", "timeout", "tsize", "windowsize"]
 
         public init(
             mode: TransferMode = .octet,
@@ -29,7 +38,9 @@ public struct ClientTransfer: Sendable {
             timeoutSeconds: Int? = nil,
             requestSize: Bool = false,
             retransmit: RetransmitPolicy = .init(initialTimeout: .milliseconds(500), maxRetries: 6),
-            dally: TimeAmount = .milliseconds(500)
+            dally: TimeAmount = .milliseconds(500),
+            optionOrder: [String] = Configuration.defaultOptionOrder,
+            probe: Bool = false
         ) {
             self.mode = mode
             self.blockSize = blockSize
@@ -38,6 +49,8 @@ public struct ClientTransfer: Sendable {
             self.requestSize = requestSize
             self.retransmit = retransmit
             self.dally = dally
+            self.optionOrder = optionOrder
+            self.probe = probe
         }
     }
 
@@ -56,6 +69,9 @@ public struct ClientTransfer: Sendable {
         case localFailure(String)
         /// The user stopped the transfer; the server was told with an ERROR.
         case cancelled
+        /// A size probe ended as asked: the server's answer was read and ERROR 8 sent.
+        /// `size` is its tsize (nil if it did not answer one).
+        case probed(size: Int64?)
     }
 
     /// What the driver must do next.
@@ -112,15 +128,23 @@ public struct ClientTransfer: Sendable {
         return nil
     }
 
-    /// The RRQ options in the order sent.
+    /// The RRQ options, in ``Configuration/optionOrder``.
     public var requestedOptions: [TransferOption] {
+        var values: [String: String] = [:]
+        if let blockSize = configuration.blockSize { values["blksize"] = String(blockSize) }
+        if let timeout = configuration.timeoutSeconds { values["timeout"] = String(timeout) }
+        if configuration.requestSize { values["tsize"] = "0" }
+        if let window = configuration.windowSize { values["windowsize"] = String(window) }
         var options: [TransferOption] = []
-        if let blockSize = configuration.blockSize { options.append(.init(name: "blksize", value: String(blockSize))) }
-        if let timeout = configuration.timeoutSeconds { options.append(.init(name: "timeout", value: String(timeout))) }
-        if configuration.requestSize { options.append(.init(name: "tsize", value: "0")) }
-        if let window = configuration.windowSize { options.append(.init(name: "windowsize", value: String(window))) }
+        for name in configuration.optionOrder + Configuration.defaultOptionOrder {
+            guard let value = values.removeValue(forKey: name) else { continue }
+            options.append(.init(name: name, value: value))
+        }
         return options
     }
+
+    /// EDK2's words when it ends its size probe (the firmware tests' captures).
+    public static let probeEnd = Packet.error(code: .optionRefused, message: "User aborted the transfer")
 
     /// Sends the RRQ.
     public mutating func start(now: NIODeadline) -> Action {
@@ -147,9 +171,12 @@ public struct ClientTransfer: Sendable {
                 }
                 optionsAcknowledged = true
                 timer.progress(rttSample: resent ? nil : now - sentAt)
+                if configuration.probe { return finish(.probed(size: announcedSize), send: Self.probeEnd) }
                 state = .receiving(next: 1, sinceAck: 0, gapAcked: false)
                 return send(.ack(block: 0), now: now)
             case .data:
+                // A probe answered with DATA: the server ignored the options; no size.
+                if configuration.probe { return finish(.probed(size: nil), send: Self.probeEnd) }
                 // DATA without an OACK: the server ignored our options (RFC 2347 §2).
                 timer.progress(rttSample: resent ? nil : now - sentAt)
                 state = .receiving(next: 1, sinceAck: 0, gapAcked: false)
@@ -207,7 +234,11 @@ public struct ClientTransfer: Sendable {
         bytesReceived += Int64(payload.readableBytes)
         timer.progress(rttSample: nil)
         if payload.readableBytes < blockSize {
-            if let announcedSize, configuration.requestSize, announcedSize != bytesReceived {
+            // In netascii servers differ on what tsize counts (tftp-hpa and atftpd: the
+            // size on disk; tftpd: the encoded size), so only an octet transfer is held to it.
+            if let announcedSize, configuration.requestSize, configuration.mode == .octet,
+                announcedSize != bytesReceived
+            {
                 return protocolError("received \(bytesReceived) bytes, the server announced \(announcedSize)")
             }
             let ack = Packet.ack(block: wire)

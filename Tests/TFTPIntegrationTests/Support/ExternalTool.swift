@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Runs a real client (curl, tftp-hpa, atftp, busybox) with a hard time limit through
 /// coreutils' `timeout`, and returns its exit status and output.
@@ -8,10 +9,20 @@ enum ExternalTool {
         var output: String
     }
 
+    /// Whether `name` (a command on PATH, or an absolute path) can be run.
     static func isInstalled(_ name: String) -> Bool {
-        ProcessInfo.processInfo.environment["PATH", default: "/usr/bin:/bin"].split(separator: ":").contains {
+        if name.hasPrefix("/") { return FileManager.default.isExecutableFile(atPath: name) }
+        return ProcessInfo.processInfo.environment["PATH", default: "/usr/bin:/bin"].split(separator: ":").contains {
             FileManager.default.isExecutableFile(atPath: "\($0)/\(name)")
         }
+    }
+
+    /// Under `CI=true` (`.ci/run`) every peer must be there: a missing one fails the test.
+    static let everyPeerRequired = ProcessInfo.processInfo.environment["CI"] == "true"
+
+    /// Whether a test should use `name`: installed, or required (then its absence fails).
+    static func shouldUse(_ name: String) -> Bool {
+        isInstalled(name) || everyPeerRequired
     }
 
     @discardableResult
@@ -70,5 +81,19 @@ enum ExternalTool {
 
     static func start(_ arguments: [String], seconds: Int = 60, directory: String? = nil) throws -> Running {
         try Running(arguments, seconds: seconds, directory: directory)
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// For a test that runs peer tools (a command on PATH, or an absolute path): where one
+    /// is missing the test is skipped by name with the reason, so `swift test` passes on a
+    /// machine with nothing but Swift; under `CI=true` it runs anyway, and the missing tool
+    /// fails it.
+    static func requires(_ tools: String...) -> Self {
+        let missing = tools.filter { !ExternalTool.isInstalled($0) }
+        return .enabled(
+            if: missing.isEmpty || ExternalTool.everyPeerRequired,
+            Comment(
+                rawValue: "needs \(missing.joined(separator: ", ")), not installed (sudo .ci/run installs the peers)"))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Testing
 
 @testable import TFTPCore
 
@@ -64,5 +65,20 @@ final class PeerServer {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// For a test against tftp-hpa's or atftpd's server (`kinds`): they must be installed,
+    /// and they run as root (each drops to a user of its own), so elsewhere the test is
+    /// skipped with the reason; under `CI=true` it always runs.
+    static func requiresPeerServers(_ kinds: PeerServer.Kind...) -> Self {
+        let missing = kinds.map(\.executable).filter { !ExternalTool.isInstalled($0) }
+        let reason =
+            missing.isEmpty
+            ? "needs root: tftp-hpa's and atftpd's servers drop privileges"
+            : "needs \(missing.joined(separator: ", ")), not installed (sudo .ci/run installs the peers)"
+        return .enabled(
+            if: (missing.isEmpty && geteuid() == 0) || ExternalTool.everyPeerRequired, Comment(rawValue: reason))
     }
 }
