@@ -180,6 +180,18 @@ struct TFTPDaemon: ParsableCommand {
     )
     var metrics: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Serve a live status page at http://ADDR:PORT/ (and JSON at /api/transfers). Off by default.",
+            discussion: """
+                Transfers in progress, the last 500 finished ones grouped by client, failures and \
+                refusals by reason, totals since start: what the log lines say, nothing more. \
+                Bind it to the operator's network (e.g. 127.0.0.1:9170).
+                """,
+            valueName: "addr:port")
+    )
+    var status: String?
+
     @Flag(help: "Check the configuration (root, user, addresses bindable) and exit: 0 if it would start.")
     var check = false
 
@@ -202,6 +214,9 @@ struct TFTPDaemon: ParsableCommand {
         }
         for rule in map where FilenameMap.Rule(parsing: rule) == nil {
             throw ValidationError("--map \(rule): expected PREFIX=REPLACEMENT with a non-empty PREFIX")
+        }
+        if let status, ListenAddress(parsing: status) == nil {
+            throw ValidationError("--status \(status): expected ADDR:PORT, e.g. 127.0.0.1:9170")
         }
         if let metrics, ListenAddress(parsing: metrics) == nil {
             throw ValidationError("--metrics \(metrics): expected ADDR:PORT, e.g. 127.0.0.1:9169")
@@ -278,13 +293,15 @@ struct TFTPDaemon: ParsableCommand {
             ? [ListenAddress(host: "::", port: 69)] : listen.compactMap { ListenAddress(parsing: $0) }
         let httpAddresses = http.compactMap { ListenAddress(parsing: $0) }
         let metricsAddress = metrics.flatMap { ListenAddress(parsing: $0) }
+        let statusAddress = status.flatMap { ListenAddress(parsing: $0) }
         let contentPolicy = ContentRoot.Policy(requireWorldReadable: !permissive, followSymlinks: !noSymlinks)
 
         if check {
             let checker = ConfigurationCheck(
                 root: root, policy: contentPolicy, user: user, allowRoot: allowRoot,
                 addresses: addresses.map { ("--listen", $0, .udp) } + httpAddresses.map { ("--http", $0, .tcp) }
-                    + (metricsAddress.map { [("--metrics", $0, .tcp)] } ?? []),
+                    + (metricsAddress.map { [("--metrics", $0, .tcp)] } ?? [])
+                    + (statusAddress.map { [("--status", $0, .tcp)] } ?? []),
                 inheritedSockets: inherited.datagram.count
             )
             let failures = checker.run { print($0) }
@@ -342,7 +359,8 @@ struct TFTPDaemon: ParsableCommand {
             filenameMap: FilenameMap(map.compactMap(FilenameMap.Rule.init(parsing:))),
             fitBlockSizeToMTU: maxBlksize == nil,
             inheritedSockets: inherited.datagram,
-            threads: threads ?? System.coreCount
+            threads: threads ?? System.coreCount,
+            board: statusAddress == nil ? nil : TransferBoard()
         )
         for rule in configuration.filenameMap.rules {
             logger.info("filename map", metadata: ["rule": "\(rule)"])
@@ -350,7 +368,8 @@ struct TFTPDaemon: ParsableCommand {
 
         // Every listener binds (port 69 needs root), then waits at the gate; the last one
         // to arrive drops privileges, and only then is the first request read.
-        let participants = 1 + (httpAddresses.isEmpty ? 0 : 1) + (metricsAddress == nil ? 0 : 1)
+        let participants =
+            1 + (httpAddresses.isEmpty ? 0 : 1) + (metricsAddress == nil ? 0 : 1) + (statusAddress == nil ? 0 : 1)
         let gate = StartupGate(expected: participants) { [allowRoot, account] in
             if let account {
                 do {
@@ -393,10 +412,16 @@ struct TFTPDaemon: ParsableCommand {
                             configuration: httpConfiguration, root: contentRoot, logger: logger,
                             metrics: serverMetrics, onListening: arrive)))
             }
+            if let statusAddress, let board = configuration.board {
+                services.append(
+                    .init(
+                        service: OperatorEndpoint.status(
+                            address: statusAddress, logger: logger, board: board, onListening: arrive)))
+            }
             if let metricsAddress, let prometheus {
                 services.append(
                     .init(
-                        service: MetricsEndpoint(
+                        service: OperatorEndpoint.metrics(
                             address: metricsAddress, logger: logger, render: { prometheus.emitToBuffer() },
                             onListening: arrive)))
             }

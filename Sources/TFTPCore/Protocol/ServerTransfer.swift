@@ -124,7 +124,8 @@ public struct ServerTransfer: Sendable {
     /// more than one packet and its retransmissions (amplification bound).
     public private(set) var peerProven = false
     private var state: State = .idle
-    private var contentSize: Int64 = 0
+    /// The size of what is sent (known once started).
+    public private(set) var contentSize: Int64 = 0
     private var blockCount: UInt64 = 1
     private var timer: RetransmitTimer
     /// Timer retransmissions sent before the client proved its address.

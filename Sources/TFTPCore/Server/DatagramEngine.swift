@@ -13,6 +13,7 @@ import NIOCore
 /// cut short (``abort()``).
 final class DatagramEngine: Sendable {
     let registry: TransferRegistry
+    private let mailboxes: [EngineMailbox]
     private let threads: [EngineThread]
     private let reads: BlockingReadPool
     private let state = NIOLockedValueBox<(running: Int, continuation: CheckedContinuation<Void, Never>?)>((0, nil))
@@ -39,6 +40,7 @@ final class DatagramEngine: Sendable {
             throw error
         }
         self.registry = registry
+        self.mailboxes = mailboxes
         self.threads = threads
         self.reads = reads
     }
@@ -57,6 +59,15 @@ final class DatagramEngine: Sendable {
             }
         }
         reads.stop()
+    }
+
+    /// The transfers running now on every thread, each thread asked through its mailbox
+    /// (the status page; nothing on the per-packet path).
+    func activeTransfers() async -> [StatusSnapshot.Active] {
+        await withCheckedContinuation { continuation in
+            let collector = ActiveTransferCollector(expected: mailboxes.count, continuation: continuation)
+            for mailbox in mailboxes { mailbox.post(.reportActive(collector)) }
+        }
     }
 
     /// Lets go of an engine that will not run (the start failed): its readers end.

@@ -22,11 +22,13 @@ final class EngineMailbox: Sendable {
         /// A read handed to the ``BlockingReadPool`` for the transfer in `slot` (of that
         /// `generation`) is done: the frames are in its buffer, or `failure` says why not.
         case readCompleted(slot: Int, generation: UInt32, failure: ContentError?)
+        /// Report the running transfers (for the status page) to `collector`.
+        case reportActive(ActiveTransferCollector)
     }
 
     /// The eventfd (non-blocking, counter mode) that makes the thread's `epoll_wait` return.
     let eventDescriptor: Int32
-    private let queue = NIOLockedValueBox<[Command]>([])
+    private let queue = NIOLockedValueBox<(commands: [Command], closed: Bool)>(([], false))
 
     init() throws(UDPSocket.Failure) {
         let fd = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
@@ -38,19 +40,38 @@ final class EngineMailbox: Sendable {
         close(eventDescriptor)
     }
 
-    /// Queues a command and wakes the thread.
+    /// Queues a command and wakes the thread. Once the thread has ended, a request for its
+    /// running transfers is answered at once (with none); other commands have no effect.
     func post(_ command: Command) {
-        queue.withLockedValue { $0.append(command) }
+        let accepted = queue.withLockedValue { queue in
+            guard !queue.closed else { return false }
+            queue.commands.append(command)
+            return true
+        }
+        guard accepted else {
+            if case .reportActive(let collector) = command { collector.add([]) }
+            return
+        }
         _ = eventfd_write(eventDescriptor, 1)
+    }
+
+    /// The thread ends (sealed): nothing more is queued, and the requests still waiting are answered.
+    func seal() {
+        let left = queue.withLockedValue { queue in
+            queue.closed = true
+            defer { queue.commands.removeAll() }
+            return queue.commands
+        }
+        for case .reportActive(let collector) in left { collector.add([]) }
     }
 
     /// Called by the thread when the eventfd is readable: the queued commands, in order.
     func take() -> [Command] {
         var value: eventfd_t = 0
         _ = eventfd_read(eventDescriptor, &value)
-        return queue.withLockedValue { commands in
-            defer { commands.removeAll() }
-            return commands
+        return queue.withLockedValue { queue in
+            defer { queue.commands.removeAll() }
+            return queue.commands
         }
     }
 }

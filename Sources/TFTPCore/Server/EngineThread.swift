@@ -21,6 +21,8 @@ struct EngineSettings: Sendable {
     var readAheadBytes: Int
     /// Idle transfer sockets each thread keeps per listener for reuse (0: none).
     var socketPoolCapacity: Int
+    /// Where finished transfers and refusals go for the status page (`--status`).
+    var board: TransferBoard?
     /// Every file read goes to the reader threads, as if the page cache were always cold
     /// (`TFTPD_TEST_COLD_READS=1`: tests of that path, which a warm cache rarely takes).
     var deferEveryRead = false
@@ -187,6 +189,7 @@ final class EngineThread: @unchecked Sendable {
         }
         pool.removeAll { close($0) }
         for listener in listeners { close(listener.descriptor) }
+        mailbox.seal()
     }
 
     /// Milliseconds `epoll_wait` may sleep: until the earliest deadline, rounded up, and
@@ -253,6 +256,8 @@ final class EngineThread: @unchecked Sendable {
                 forEachRunning { perform($0.endpoint.transfer.abort(), for: $0, now: now) }
             case .stop:
                 running = false
+            case .reportActive(let collector):
+                collector.add(activeTransfers(now: now))
             case .readCompleted(let slot, let generation, let failure):
                 guard slot < slots.count, let transfer = slots[slot], transfer.generation == generation else {
                     continue
@@ -260,6 +265,24 @@ final class EngineThread: @unchecked Sendable {
                 readCompleted(transfer, failure: failure, now: now)
             }
         }
+    }
+
+    /// The running transfers as the status page shows them.
+    private func activeTransfers(now: NIODeadline) -> [StatusSnapshot.Active] {
+        var items: [StatusSnapshot.Active] = []
+        forEachRunning { transfer in
+            let machine = transfer.endpoint.transfer
+            guard machine.outcome == nil else { return }
+            items.append(
+                .init(
+                    client: transfer.client.display, file: machine.request.printableFilename,
+                    requested: TransferBoard.text(machine.request.options),
+                    granted: TransferBoard.text(machine.options.acknowledged),
+                    bytes: machine.statistics.bytesAcknowledged, size: machine.contentSize,
+                    elapsedMilliseconds: (now - transfer.started).nanoseconds / 1_000_000,
+                    retransmits: machine.statistics.retransmits, state: transfer.suspended ? "waiting" : "sending"))
+        }
+        return items
     }
 
     private func forEachRunning(_ body: (EngineTransfer) -> Void) {
@@ -386,6 +409,7 @@ final class EngineThread: @unchecked Sendable {
     /// buffer is full the client's retransmitted request is answered instead.
     private func refuse(_ refusal: RequestRefusal, client: PeerAddress, listener: Int) {
         settings.metrics.requestRejected(refusal.reason)
+        settings.board?.refused(refusal, client: client)
         let level: Logger.Level
         switch refusal {
         case .busy, .perClientLimit, .noTransferPort: level = .notice
@@ -835,6 +859,7 @@ final class EngineThread: @unchecked Sendable {
             options: transfer.endpoint.transfer.options, statistics: transfer.endpoint.transfer.statistics,
             duration: now - transfer.started, socketError: socketError)
         report.record(in: settings.metrics)
+        settings.board?.record(report)
         report.log(to: settings.logger)
         if routes[transfer.client] == transfer.slot { routes[transfer.client] = nil }
         transfer.pending = nil

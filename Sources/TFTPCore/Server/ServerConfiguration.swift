@@ -35,6 +35,8 @@ public struct ServerConfiguration: Sendable {
     /// Bytes of DATA packets each transfer reads ahead with one preadv (a whole window when
     /// that is more). Per transfer, so 1000 lockstep transfers hold 16 MiB at the default.
     public var readAheadBytes: Int
+    /// Where finished transfers and refusals are kept for the status page (`--status`).
+    public var board: TransferBoard?
 
     public init(
         root: String,
@@ -50,7 +52,8 @@ public struct ServerConfiguration: Sendable {
         fitBlockSizeToMTU: Bool = false,
         inheritedSockets: [CInt] = [],
         threads: Int = System.coreCount,
-        readAheadBytes: Int = 16 * 1024
+        readAheadBytes: Int = 16 * 1024,
+        board: TransferBoard? = nil
     ) {
         self.root = root
         self.listen = listen
@@ -66,5 +69,6 @@ public struct ServerConfiguration: Sendable {
         self.inheritedSockets = inheritedSockets
         self.threads = max(1, threads)
         self.readAheadBytes = max(0, readAheadBytes)
+        self.board = board
     }
 }

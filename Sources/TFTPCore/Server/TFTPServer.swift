@@ -79,7 +79,7 @@ public struct TFTPServer: Service {
                     transfer: configuration.transfer, filenameMap: configuration.filenameMap,
                     portRange: configuration.portRange, singlePort: configuration.singlePort, root: root,
                     logger: logger, metrics: metrics, readAheadBytes: configuration.readAheadBytes,
-                    socketPoolCapacity: poolCapacity,
+                    socketPoolCapacity: poolCapacity, board: configuration.board,
                     deferEveryRead: getenv("TFTPD_TEST_COLD_READS") != nil),
                 maxTransfers: configuration.maxTransfers, maxPerClient: configuration.maxPerClient)
         } catch {
@@ -106,6 +106,8 @@ public struct TFTPServer: Service {
             for listeners in perThread { for listener in listeners { close(listener.descriptor) } }
             throw error
         }
+        configuration.board?.attach(engine)
+        defer { configuration.board?.attach(nil) }
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await engine.run()

@@ -45,31 +45,35 @@ struct TransferReport {
             metadata["requested"] = "\(request.options.map { "\($0.name)=\($0.value)" }.joined(separator: ","))"
             metadata["options"] = "\(options.acknowledged.map { "\($0.name)=\($0.value)" }.joined(separator: ","))"
         }
-        switch outcome {
-        case .completed:
-            metadata["outcome"] = "completed"
-        case .sizeProbe:
-            metadata["outcome"] = "size-probe"
-        case .peerError(let code, let message):
-            metadata["outcome"] = "client-error"
-            metadata["error"] = "\(code.rawValue) \(message)"
-        case .refused(let code, let reason):
-            metadata["outcome"] = "refused"
-            metadata["error"] = "\(code.rawValue) \(reason)"
-        case .timedOut:
-            metadata["outcome"] = "timed-out"
-        case .unacknowledged:
-            metadata["outcome"] = "unacknowledged"
-        case .protocolViolation(let opcode):
-            metadata["outcome"] = "protocol-violation"
-            metadata["error"] = "\(opcode)"
-        case .readFailed(let error):
-            metadata["outcome"] = "read-failed"
-            metadata["error"] = "\(error)"
-        case .aborted:
-            metadata["outcome"] = "aborted"
-            if let socketError { metadata["error"] = "\(socketError)" }
-        }
+        metadata["outcome"] = "\(label)"
+        if let error = errorText { metadata["error"] = "\(error)" }
         logger.log(level: level, "transfer", metadata: metadata)
+    }
+
+    /// The outcome as the log line, the metrics and the status page name it.
+    var label: String {
+        switch outcome {
+        case .completed: "completed"
+        case .sizeProbe: "size-probe"
+        case .peerError: "client-error"
+        case .refused: "refused"
+        case .timedOut: "timed-out"
+        case .unacknowledged: "unacknowledged"
+        case .protocolViolation: "protocol-violation"
+        case .readFailed: "read-failed"
+        case .aborted: "aborted"
+        }
+    }
+
+    /// What went wrong, when the outcome carries it.
+    var errorText: String? {
+        switch outcome {
+        case .completed, .sizeProbe, .timedOut, .unacknowledged: nil
+        case .peerError(let code, let message): "\(code.rawValue) \(message)"
+        case .refused(let code, let reason): "\(code.rawValue) \(reason)"
+        case .protocolViolation(let opcode): "\(opcode)"
+        case .readFailed(let error): "\(error)"
+        case .aborted: socketError.map { "\($0)" }
+        }
     }
 }

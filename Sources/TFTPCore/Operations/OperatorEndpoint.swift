@@ -1,0 +1,182 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// A small HTTP listener for the operator's network, kept apart from the file server:
+/// `--metrics ADDR:PORT` (`GET /metrics`, the Prometheus text format 0.0.4) and `--status
+/// ADDR:PORT` (the status page, its fragment and `/api/transfers`). Each path has a content
+/// type and a renderer; anything else is 404, methods other than GET and HEAD 405. A
+/// `Service`; it stops on shutdown.
+public struct OperatorEndpoint: Service {
+    /// One path's answer.
+    public struct Route: Sendable {
+        public var contentType: String
+        public var render: @Sendable () async -> [UInt8]
+
+        public init(contentType: String, render: @escaping @Sendable () async -> [UInt8]) {
+            self.contentType = contentType
+            self.render = render
+        }
+    }
+
+    private let name: String
+    private let address: ListenAddress
+    private let routes: [String: Route]
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let onListening: @Sendable ([SocketAddress]) async throws -> Void
+
+    /// `name` is what the listening log line says it serves ("serving metrics").
+    public init(
+        name: String,
+        address: ListenAddress,
+        logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        routes: [String: Route],
+        onListening: @escaping @Sendable ([SocketAddress]) async throws -> Void = { _ in }
+    ) {
+        self.name = name
+        self.address = address
+        self.routes = routes
+        self.logger = logger
+        self.group = group
+        self.onListening = onListening
+    }
+
+    /// `--metrics`: Prometheus text at /metrics.
+    public static func metrics(
+        address: ListenAddress, logger: Logger, render: @escaping @Sendable () -> [UInt8],
+        onListening: @escaping @Sendable ([SocketAddress]) async throws -> Void = { _ in }
+    ) -> OperatorEndpoint {
+        OperatorEndpoint(
+            name: "metrics", address: address, logger: logger,
+            routes: ["/metrics": Route(contentType: "text/plain; version=0.0.4; charset=utf-8", render: render)],
+            onListening: onListening)
+    }
+
+    /// `--status`: the page at /, the part its script refreshes at /fragment, the same
+    /// facts as JSON at /api/transfers.
+    public static func status(
+        address: ListenAddress, logger: Logger, board: TransferBoard,
+        onListening: @escaping @Sendable ([SocketAddress]) async throws -> Void = { _ in }
+    ) -> OperatorEndpoint {
+        OperatorEndpoint(
+            name: "status page", address: address, logger: logger,
+            routes: [
+                "/": Route(contentType: "text/html; charset=utf-8") {
+                    Array(StatusPage.page(await board.snapshot()).utf8)
+                },
+                "/fragment": Route(contentType: "text/html; charset=utf-8") {
+                    Array(StatusPage.fragment(await board.snapshot()).utf8)
+                },
+                "/api/transfers": Route(contentType: "application/json") {
+                    Array(await board.snapshot().json.utf8)
+                },
+            ],
+            onListening: onListening)
+    }
+
+    public func run() async throws {
+        let routes = routes
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.autoRead, value: false)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(Responder(routes: routes))
+                }
+            }
+            .bind(host: address.host, port: address.port)
+            .get()
+        let bound = channel.localAddress.map { [$0] } ?? []
+        let paths = routes.keys.sorted().joined(separator: " ")
+        for address in bound {
+            logger.info("serving \(name)", metadata: ["address": "\(address.display)", "paths": "\(paths)"])
+        }
+        do {
+            try await onListening(bound)
+            try await channel.setOption(.autoRead, value: true).get()
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        try? await gracefulShutdown()
+        try? await channel.close()
+    }
+
+    private final class Responder: ChannelInboundHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+
+        private let routes: [String: Route]
+        private var head: HTTPRequestHead?
+
+        init(routes: [String: Route]) {
+            self.routes = routes
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                self.head = head
+            case .body:
+                break
+            case .end:
+                guard let head else { return }
+                self.head = nil
+                respond(to: head, context: context)
+            }
+        }
+
+        private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+            let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+            guard head.method == .GET || head.method == .HEAD else {
+                return write(
+                    head, status: .methodNotAllowed, type: "text/plain; charset=utf-8",
+                    body: Array("only GET and HEAD\n".utf8), extra: [("Allow", "GET, HEAD")], context: context)
+            }
+            guard let route = routes[path] else {
+                let known = routes.keys.sorted().joined(separator: ", ")
+                return write(
+                    head, status: .notFound, type: "text/plain; charset=utf-8",
+                    body: Array("not found: this listener serves \(known)\n".utf8), extra: [], context: context)
+            }
+            // Rendered off the event loop's thread of control (the status page asks the
+            // engine threads), then written on it.
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((self, context), eventLoop: loop)
+            loop.makeFutureWithTask { await route.render() }.whenSuccess { body in
+                let (responder, context) = bound.value
+                responder.write(
+                    head, status: .ok, type: route.contentType, body: body,
+                    extra: [("Cache-Control", "no-store")], context: context)
+            }
+        }
+
+        private func write(
+            _ head: HTTPRequestHead, status: HTTPResponseStatus, type: String, body bytes: [UInt8],
+            extra: [(String, String)], context: ChannelHandlerContext
+        ) {
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: type)
+            for (name, value) in extra { headers.add(name: name, value: value) }
+            headers.add(name: "Content-Length", value: String(bytes.count))
+            let keepAlive = head.isKeepAlive
+            if !keepAlive { headers.add(name: "Connection", value: "close") }
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+                promise: nil)
+            if head.method != .HEAD {
+                context.write(
+                    wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+            }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                if !keepAlive { channel.close(promise: nil) }
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// The status page (`--status`): rendered here, on the server, from a ``StatusSnapshot``.
+/// The page's script only fetches the same rendering again (`/fragment`) once a second and
+/// swaps it in, so there is one rendering and no build toolchain; nothing is loaded from
+/// elsewhere. Every name and address is HTML-escaped: a client chooses its file names.
+///
+/// It shows what the log lines show, no more: client addresses, requested names (never a
+/// path on the server), options, outcomes and errors.
+public enum StatusPage {
+    /// Running transfers shown in the table; the rest are counted.
+    static let activeRows = 200
+    /// Clients shown under "Recent transfers by client", and transfers per client.
+    static let clientGroups = 50
+    static let perClient = 40
+
+    /// The whole page.
+    public static func page(_ snapshot: StatusSnapshot) -> String {
+        """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>tftpd status</title>
+        <style>
+        body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+        h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.4em 0 .4em}
+        table{border-collapse:collapse;width:100%}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
+        th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
+        .ok{color:#176117}.probe{color:#555}.bad{color:#a31515;font-weight:600}.wait{color:#8a5a00}
+        .bar{display:inline-block;width:8em;height:.7em;background:#eee;vertical-align:middle}
+        .bar span{display:block;height:100%;background:#3a7bd5}
+        .client{margin:.8em 0 .2em;font-weight:600}.muted{color:#777}#live{font-size:.85em}
+        </style></head><body>
+        <h1>tftpd status</h1>
+        <div id="live" class="muted">live updates: starting</div>
+        <main id="status">\(fragment(snapshot))</main>
+        <script>
+        (function(){const main=document.getElementById('status'),live=document.getElementById('live');
+        async function tick(){try{const r=await fetch('/fragment',{cache:'no-store'});
+        if(r.ok){main.innerHTML=await r.text();live.textContent='live: updated every second';}
+        else{live.textContent='paused: the server answered '+r.status;}}
+        catch(e){live.textContent='paused: the server does not answer';}}
+        setInterval(tick,1000);})();
+        </script>
+        </body></html>
+        """
+    }
+
+    /// The part the script refreshes.
+    public static func fragment(_ snapshot: StatusSnapshot) -> String {
+        var html = ""
+        let finished = snapshot.outcomes.values.reduce(0, +)
+        let failed = snapshot.outcomes.filter { $0.key != "completed" && $0.key != "size-probe" }.values.reduce(0, +)
+        let refused = snapshot.refused.values.reduce(0, +)
+        html += "<p id=\"totals\">Since \(clock(snapshot.startedAt)) UTC: <b>\(finished)</b> "
+        html += "\(plural(finished, "transfer")) finished "
+        html += "(<span class=\"ok\">\(snapshot.outcomes["completed", default: 0]) completed</span>, "
+        let probes = snapshot.outcomes["size-probe", default: 0]
+        html += "\(probes) size \(plural(probes, "probe")), "
+        html += "<span class=\"\(failed > 0 ? "bad" : "muted")\">\(failed) failed</span>), "
+        html += "\(refused) \(plural(refused, "request")) refused; <b>\(snapshot.active.count)</b> running now.</p>"
+
+        html += "<h2>In progress (\(snapshot.active.count))</h2>"
+        if snapshot.active.isEmpty {
+            html += "<p class=\"muted\">No transfer is running.</p>"
+        } else {
+            html += "<table id=\"active\"><tr><th>client</th><th>file</th><th>options</th><th>progress</th>"
+            html += "<th>rate</th><th>time</th><th>retransmits</th></tr>"
+            for item in snapshot.active.prefix(activeRows) {
+                let percent = item.size > 0 ? min(100, Double(item.bytes) * 100 / Double(item.size)) : 100
+                let seconds = Double(item.elapsedMilliseconds) / 1000
+                let rate = seconds > 0 ? Double(item.bytes) / seconds : 0
+                html += "<tr><td>\(escape(item.client))</td><td>\(escape(item.file))</td>"
+                html += "<td>\(escape(item.granted.isEmpty ? "none" : item.granted))</td><td>"
+                if item.state == "waiting" {
+                    html += "<span class=\"wait\">no ACK yet: silent, waiting for a late one</span>"
+                } else {
+                    html += "<span class=\"bar\"><span style=\"width:\(Int(percent))%\"></span></span> "
+                    html += "\(Int(percent))% of \(bytes(item.size))"
+                }
+                html += "</td><td class=\"n\">\(bytes(Int64(rate)))/s</td><td class=\"n\">\(duration(seconds))</td>"
+                html += "<td class=\"n\">\(item.retransmits)</td></tr>"
+            }
+            html += "</table>"
+            if snapshot.active.count > activeRows {
+                html += "<p class=\"muted\">and \(snapshot.active.count - activeRows) more.</p>"
+            }
+        }
+
+        html += "<h2>Failures and refusals</h2>"
+        let failures = snapshot.outcomes.filter { $0.key != "completed" && $0.key != "size-probe" }
+        if failures.isEmpty && snapshot.refused.isEmpty {
+            html += "<p class=\"muted\">None.</p>"
+        } else {
+            html += "<table id=\"failures\"><tr><th>what</th><th>count</th><th>last</th></tr>"
+            for (outcome, count) in failures.sorted(by: { $0.key < $1.key }) {
+                let last = snapshot.recent.first { $0.outcome == outcome }
+                let detail = last.map { "\($0.file) from \($0.client)\($0.error.map { ": " + $0 } ?? "")" } ?? ""
+                html += "<tr><td class=\"bad\">\(escape(outcome))</td><td class=\"n\">\(count)</td>"
+                html += "<td>\(escape(detail))</td></tr>"
+            }
+            for (reason, count) in snapshot.refused.sorted(by: { $0.key < $1.key }) {
+                let last = snapshot.refusals.first { $0.reason == reason }
+                html += "<tr><td class=\"bad\">refused: \(escape(reason))</td><td class=\"n\">\(count)</td>"
+                html += "<td>\(escape(last.map { "from \($0.client) at \(clock($0.at))" } ?? ""))</td></tr>"
+            }
+            html += "</table>"
+        }
+
+        html += "<h2>Recent transfers by client</h2>"
+        if snapshot.recent.isEmpty {
+            html += "<p class=\"muted\">Nothing has finished yet.</p>"
+        }
+        // A machine's boot reads as one sequence: its transfers, oldest first, grouped by
+        // its address (the ports change with every request).
+        var order: [String] = []
+        var groups: [String: [StatusSnapshot.Finished]] = [:]
+        for item in snapshot.recent {
+            let host = host(of: item.client)
+            if groups[host] == nil { order.append(host) }
+            groups[host, default: []].append(item)
+        }
+        for host in order.prefix(clientGroups) {
+            let items = groups[host] ?? []
+            html += "<div class=\"client\">\(escape(host))</div>"
+            html += "<table class=\"recent\"><tr><th>ended</th><th>file</th><th>outcome</th><th>bytes</th>"
+            html += "<th>time</th><th>options</th></tr>"
+            for item in items.prefix(perClient).reversed() {
+                let style =
+                    item.outcome == "completed" ? "ok" : item.outcome == "size-probe" ? "probe" : "bad"
+                let outcome = item.outcome + (item.error.map { ": " + $0 } ?? "")
+                html += "<tr><td>\(clock(item.endedAt))</td><td>\(escape(item.file))</td>"
+                html += "<td class=\"\(style)\">\(escape(outcome))</td><td class=\"n\">\(bytes(item.bytes))</td>"
+                html += "<td class=\"n\">\(duration(item.durationMilliseconds / 1000))</td>"
+                html += "<td>\(escape(item.granted.isEmpty ? item.requested : item.granted))</td></tr>"
+            }
+            html += "</table>"
+        }
+        if order.count > clientGroups {
+            html += "<p class=\"muted\">and \(order.count - clientGroups) more clients.</p>"
+        }
+        return html
+    }
+
+    /// HTML text: `&`, `<`, `>`, `"` and `'` escaped.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// The address without its port: `192.0.2.7`, `[2001:db8::7]`.
+    static func host(of client: String) -> String {
+        guard let colon = client.lastIndex(of: ":") else { return client }
+        return String(client[..<colon])
+    }
+
+    /// Wall-clock time of day, UTC, from milliseconds since the epoch.
+    static func clock(_ milliseconds: Int64) -> String {
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+    }
+
+    static func plural(_ count: Int, _ noun: String) -> String {
+        count == 1 ? noun : noun + "s"
+    }
+
+    static func bytes(_ count: Int64) -> String {
+        if count < 10_000 { return "\(count) B" }
+        if count < 10_000_000 { return "\(count / 1000) kB" }
+        return "\(count / 1_000_000) MB"
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        if seconds < 1 { return "\(Int(seconds * 1000)) ms" }
+        if seconds < 120 { return "\(Int(seconds)) s" }
+        return "\(Int(seconds) / 60) min"
+    }
+}

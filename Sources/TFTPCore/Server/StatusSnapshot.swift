@@ -1,0 +1,115 @@
+/// What `/api/transfers` answers and the status page shows, at one moment. The JSON field
+/// names are stable (README, "Status page"); times are milliseconds since the epoch.
+public struct StatusSnapshot: Sendable, Equatable {
+    /// A transfer running now.
+    public struct Active: Sendable, Equatable {
+        public var client: String
+        public var file: String
+        /// The options asked for, and those granted ("name=value" separated by spaces).
+        public var requested: String
+        public var granted: String
+        /// Payload bytes the client has acknowledged, and the file's size.
+        public var bytes: Int64
+        public var size: Int64
+        public var elapsedMilliseconds: Int64
+        public var retransmits: Int
+        /// `sending`, or `waiting` (its client has not acknowledged the first packet: the
+        /// transfer is silent and listens for a late ACK).
+        public var state: String
+    }
+
+    /// A finished transfer, as its log line says it.
+    public struct Finished: Sendable, Equatable {
+        public var client: String
+        public var file: String
+        public var requested: String
+        public var granted: String
+        /// `completed`, `size-probe`, `client-error`, `refused`, `timed-out`, `unacknowledged`,
+        /// `protocol-violation`, `read-failed` or `aborted`.
+        public var outcome: String
+        /// The TFTP error or the reason, when the outcome has one.
+        public var error: String?
+        public var bytes: Int64
+        public var durationMilliseconds: Double
+        public var retransmits: Int
+        public var endedAt: Int64
+    }
+
+    /// A request the listener refused before any transfer.
+    public struct Refusal: Sendable, Equatable {
+        public var client: String
+        /// `busy`, `per-client-limit`, `shutting-down`, `malformed`, `write-request`, `no-port`.
+        public var reason: String
+        public var at: Int64
+    }
+
+    public var now: Int64
+    public var startedAt: Int64
+    /// Longest-running first.
+    public var active: [Active]
+    /// Newest first, at most ``TransferBoard/recentLimit``.
+    public var recent: [Finished]
+    /// Newest first, at most ``TransferBoard/refusalLimit``.
+    public var refusals: [Refusal]
+    /// Finished transfers since start by outcome, and refusals by reason.
+    public var outcomes: [String: Int]
+    public var refused: [String: Int]
+
+    /// The JSON document of `/api/transfers`.
+    public var json: String {
+        var out = JSONWriter()
+        out.object {
+            $0.field("now", now)
+            $0.field("started_at", startedAt)
+            $0.field("totals") {
+                $0.object {
+                    $0.field("finished", outcomes.values.reduce(0, +))
+                    $0.field("running", active.count)
+                    $0.field("outcomes") { $0.counts(outcomes) }
+                    $0.field("refused") { $0.counts(refused) }
+                }
+            }
+            $0.field("active") {
+                $0.array(active) { item, out in
+                    out.object {
+                        $0.field("client", item.client)
+                        $0.field("file", item.file)
+                        $0.field("requested", item.requested)
+                        $0.field("granted", item.granted)
+                        $0.field("bytes", item.bytes)
+                        $0.field("size", item.size)
+                        $0.field("elapsed_ms", item.elapsedMilliseconds)
+                        $0.field("retransmits", item.retransmits)
+                        $0.field("state", item.state)
+                    }
+                }
+            }
+            $0.field("recent") {
+                $0.array(recent) { item, out in
+                    out.object {
+                        $0.field("client", item.client)
+                        $0.field("file", item.file)
+                        $0.field("requested", item.requested)
+                        $0.field("granted", item.granted)
+                        $0.field("outcome", item.outcome)
+                        $0.field("error", item.error)
+                        $0.field("bytes", item.bytes)
+                        $0.field("duration_ms", item.durationMilliseconds)
+                        $0.field("retransmits", item.retransmits)
+                        $0.field("ended_at", item.endedAt)
+                    }
+                }
+            }
+            $0.field("refusals") {
+                $0.array(refusals) { item, out in
+                    out.object {
+                        $0.field("client", item.client)
+                        $0.field("reason", item.reason)
+                        $0.field("at", item.at)
+                    }
+                }
+            }
+        }
+        return out.text
+    }
+}

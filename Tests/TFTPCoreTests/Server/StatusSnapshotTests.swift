@@ -1,0 +1,29 @@
+import Testing
+
+@testable import TFTPCore
+
+/// `/api/transfers` as JSON: stable field names, RFC 8259 string escaping, null for no error.
+@Suite struct StatusSnapshotTests {
+    @Test func jsonFieldsAndEscaping() {
+        let snapshot = StatusSnapshot(
+            now: 5, startedAt: 1,
+            active: [
+                .init(
+                    client: "192.0.2.1:1", file: "a\"b\\c\n\u{1}", requested: "tsize=0", granted: "tsize=9",
+                    bytes: 3, size: 9, elapsedMilliseconds: 7, retransmits: 1, state: "waiting")
+            ],
+            recent: [
+                .init(
+                    client: "192.0.2.2:2", file: "k", requested: "", granted: "", outcome: "completed", error: nil,
+                    bytes: 4, durationMilliseconds: 2.5, retransmits: 0, endedAt: 4)
+            ],
+            refusals: [.init(client: "192.0.2.3:3", reason: "busy", at: 3)],
+            outcomes: ["completed": 1], refused: ["busy": 1])
+        #expect(
+            snapshot.json
+                == #"{"now":5,"started_at":1,"totals":{"finished":1,"running":1,"outcomes":{"completed":1},"refused":{"busy":1}},"#
+                + #""active":[{"client":"192.0.2.1:1","file":"a\"b\\c\n\u0001","requested":"tsize=0","granted":"tsize=9","bytes":3,"size":9,"elapsed_ms":7,"retransmits":1,"state":"waiting"}],"#
+                + #""recent":[{"client":"192.0.2.2:2","file":"k","requested":"","granted":"","outcome":"completed","error":null,"bytes":4,"duration_ms":2.5,"retransmits":0,"ended_at":4}],"#
+                + #""refusals":[{"client":"192.0.2.3:3","reason":"busy","at":3}]}"#)
+    }
+}
