@@ -5,9 +5,10 @@ let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6)
 ]
 
+// Linux only: the TFTP engine is built on epoll, eventfd, recvmmsg/sendmmsg with UDP GSO,
+// preadv2 and openat2 (Sources/CTFTPShims), so no other platform is declared.
 let package = Package(
     name: "netboot-tftp",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "TFTPCore", targets: ["TFTPCore"]),
         .executable(name: "tftpd", targets: ["tftpd"]),

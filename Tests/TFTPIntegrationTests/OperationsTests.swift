@@ -5,7 +5,7 @@ import Testing
 
 @testable import TFTPCore
 
-/// Issue 8, one test (or more) per feature, against the real binary: single-port mode,
+/// The operator-facing features, one test (or more) each, against the real binary: single-port mode,
 /// port ranges, privilege drop, --map, metrics, socket activation, log formats, --check.
 @Suite struct OperationsTests {
     private func name(_ s: String) -> [UInt8] { Array(s.utf8) }

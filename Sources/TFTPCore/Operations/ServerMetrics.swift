@@ -84,13 +84,7 @@ public final class ServerMetrics: Sendable {
         switch outcome {
         case .completed: completed.increment()
         case .sizeProbe: probes.increment()
-        case .peerError: failed["client-error"]?.increment()
-        case .refused: failed["refused"]?.increment()
-        case .timedOut: failed["timed-out"]?.increment()
-        case .unacknowledged: failed["unacknowledged"]?.increment()
-        case .protocolViolation: failed["protocol-violation"]?.increment()
-        case .readFailed: failed["read-failed"]?.increment()
-        case .aborted: failed["aborted"]?.increment()
+        default: failed[outcome.label]?.increment()
         }
         if sent > 0 { bytes.increment(by: sent) }
         if count > 0 { retransmits.increment(by: count) }

@@ -142,10 +142,22 @@ public struct TFTPServer: Service {
             for index in 0..<count {
                 let descriptor = try UDPSocket.open(family: resolved.family)
                 descriptors.append(descriptor)
-                try UDPSocket.set(descriptor, level: SOL_SOCKET, option: SO_REUSEADDR, 1)
-                try UDPSocket.set(descriptor, level: SOL_SOCKET, option: SO_REUSEPORT, 1)
                 UDPSocket.growReceiveBuffer(descriptor, to: Self.listenerReceiveBuffer)
-                try UDPSocket.bind(descriptor, to: local)
+                if index == 0 && resolved.port == 0 {
+                    // A port the kernel picks must be one nobody shares: with SO_REUSEADDR or
+                    // SO_REUSEPORT set, it may hand out a port that another process of the
+                    // same user already shares, and the two servers would split each other's
+                    // requests. So the first socket binds without them and allows the
+                    // others in afterwards (Linux accepts joining a socket whose
+                    // SO_REUSEPORT was set after its bind).
+                    try UDPSocket.bind(descriptor, to: local)
+                    try UDPSocket.set(descriptor, level: SOL_SOCKET, option: SO_REUSEADDR, 1)
+                    try UDPSocket.set(descriptor, level: SOL_SOCKET, option: SO_REUSEPORT, 1)
+                } else {
+                    try UDPSocket.set(descriptor, level: SOL_SOCKET, option: SO_REUSEADDR, 1)
+                    try UDPSocket.set(descriptor, level: SOL_SOCKET, option: SO_REUSEPORT, 1)
+                    try UDPSocket.bind(descriptor, to: local)
+                }
                 if index == 0 { local = try UDPSocket.localAddress(descriptor) }
             }
         } catch {

@@ -50,20 +50,8 @@ struct TransferReport {
         logger.log(level: level, "transfer", metadata: metadata)
     }
 
-    /// The outcome as the log line, the metrics and the status page name it.
-    var label: String {
-        switch outcome {
-        case .completed: "completed"
-        case .sizeProbe: "size-probe"
-        case .peerError: "client-error"
-        case .refused: "refused"
-        case .timedOut: "timed-out"
-        case .unacknowledged: "unacknowledged"
-        case .protocolViolation: "protocol-violation"
-        case .readFailed: "read-failed"
-        case .aborted: "aborted"
-        }
-    }
+    /// The outcome's name (``ServerTransfer/Outcome/label``).
+    var label: String { outcome.label }
 
     /// What went wrong, when the outcome carries it.
     var errorText: String? {
