@@ -136,7 +136,7 @@ import Testing
         for text in [
             "size-probe", "sub/deeper/kernel", "refused: 1 not found", "refused: 2 invalid name", "size-1468.bin",
         ] {
-            #expect(page.contains(StatusPage.escape(text)), "\(text) not on the page")
+            #expect(page.contains(DirectoryListing.escape(text)), "\(text) not on the page")
         }
         // The script fetched the fragment, swapped it in and said so.
         #expect(page.contains("live: updated every second"))

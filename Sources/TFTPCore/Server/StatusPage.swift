@@ -146,22 +146,8 @@ public enum StatusPage {
         return html
     }
 
-    /// HTML text: `&`, `<`, `>`, `"` and `'` escaped.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    /// HTML text, escaped as the directory listings escape theirs.
+    static func escape(_ text: String) -> String { DirectoryListing.escape(text) }
 
     /// The address without its port: `192.0.2.7`, `[2001:db8::7]`.
     static func host(of client: String) -> String {

@@ -28,7 +28,7 @@ import Testing
         let html = StatusPage.fragment(snapshot(recent: [finished("192.0.2.1:5", hostile, "refused", at: 1)]))
         #expect(!html.contains("<script>"))
         #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"))
-        #expect(StatusPage.escape("a<b>&'\"") == "a&lt;b&gt;&amp;&#39;&quot;")
+        #expect(DirectoryListing.escape("a<b>&'\"") == "a&lt;b&gt;&amp;&#39;&quot;")
     }
 
     /// A machine's boot reads as one sequence: grouped by its address (ports change with
