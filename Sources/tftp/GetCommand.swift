@@ -166,7 +166,7 @@ struct GetCommand: AsyncParsableCommand {
                 }
                 if !quiet {
                     Self.say(
-                        "tftp: size probe: asked \(Self.optionText(ClientTransfer(filename: [], configuration: probe).requestedOptions)), "
+                        "tftp: size probe: asked \(Self.optionText(report.requested)), "
                             + "the server answered \(size.map { "tsize=\($0)" } ?? "no tsize"); ended it with ERROR 8, as EDK2 does"
                     )
                 }
@@ -200,7 +200,7 @@ struct GetCommand: AsyncParsableCommand {
         if status != .success || !quiet {
             Self.say(summary(report, address: address, target: outputFile.path))
         }
-        if verbose { Self.say(details(report, configuration: configuration)) }
+        if verbose { Self.say(details(report)) }
         if case .cancelled = report.outcome { status = .cancelled }
         if status != .success { throw status.exitCode }
     }
@@ -304,7 +304,7 @@ struct GetCommand: AsyncParsableCommand {
         return "granted " + parts.joined(separator: " ")
     }
 
-    private func details(_ report: ClientReport, configuration: ClientTransfer.Configuration) -> String {
+    private func details(_ report: ClientReport) -> String {
         var parts = ["asked: \(report.requested.isEmpty ? "no options" : Self.optionText(report.requested))"]
         parts.append("retransmits=\(report.retransmits)")
         if let server = report.server { parts.append("server=\(server.display)") }
