@@ -348,11 +348,11 @@ final class EngineThread: @unchecked Sendable {
     ) {
         if settings.singlePort, let slot = routes[source], let transfer = slots[slot], !transfer.lingering {
             let decoded = Packet.decode(bytes)
-            guard transfer.suspended, case .success(.readRequest(let request)) = decoded,
-                request != transfer.endpoint.transfer.request
-            else { return deliver(decoded, from: source, to: transfer, now: now) }
-            // The suspended transfer's client asks for something else: it gave up on it.
-            perform(transfer.endpoint.transfer.endSuspension(), for: transfer, now: now)
+            // A request from the client goes through admission, as in the normal mode: a
+            // repeat reaches the transfer there, another request ends a suspended one.
+            guard case .success(.readRequest) = decoded else {
+                return deliver(decoded, from: source, to: transfer, now: now)
+            }
         }
         switch ListenerDecision.decide(Packet.decode(bytes)) {
         case .ignore:

@@ -54,7 +54,8 @@ public enum StatusPage {
     public static func fragment(_ snapshot: StatusSnapshot) -> String {
         var html = ""
         let finished = snapshot.outcomes.values.reduce(0, +)
-        let failed = snapshot.outcomes.filter { $0.key != "completed" && $0.key != "size-probe" }.values.reduce(0, +)
+        let failures = snapshot.outcomes.filter { $0.key != "completed" && $0.key != "size-probe" }
+        let failed = failures.values.reduce(0, +)
         let refused = snapshot.refused.values.reduce(0, +)
         html += "<p id=\"totals\">Since \(clock(snapshot.startedAt)) UTC: <b>\(finished)</b> "
         html += "\(plural(finished, "transfer")) finished "
@@ -92,7 +93,6 @@ public enum StatusPage {
         }
 
         html += "<h2>Failures and refusals</h2>"
-        let failures = snapshot.outcomes.filter { $0.key != "completed" && $0.key != "size-probe" }
         if failures.isEmpty && snapshot.refused.isEmpty {
             html += "<p class=\"muted\">None.</p>"
         } else {
