@@ -200,7 +200,7 @@ struct TFTPDaemon: ParsableCommand {
         for text in listen where ListenAddress(parsing: text) == nil {
             throw ValidationError("--listen \(text): expected ADDR:PORT, e.g. 0.0.0.0:69 or [::1]:6969")
         }
-        if let maxBlksize, !(Options.minBlockSize...Options.maxBlockSize).contains(maxBlksize) {
+        if let maxBlksize, !(NegotiatedOptions.minBlockSize...NegotiatedOptions.maxBlockSize).contains(maxBlksize) {
             throw ValidationError("--max-blksize must be 8...65464")
         }
         guard LogLineFormat(rawValue: logFormat) != nil else {
@@ -221,7 +221,7 @@ struct TFTPDaemon: ParsableCommand {
         if let metrics, ListenAddress(parsing: metrics) == nil {
             throw ValidationError("--metrics \(metrics): expected ADDR:PORT, e.g. 127.0.0.1:9169")
         }
-        guard (1...Options.maxWindowSize).contains(maxWindowsize) else {
+        guard (1...NegotiatedOptions.maxWindowSize).contains(maxWindowsize) else {
             throw ValidationError("--max-windowsize must be 1...65535")
         }
         for text in http where ListenAddress(parsing: text) == nil {
@@ -340,7 +340,7 @@ struct TFTPDaemon: ParsableCommand {
             listen: addresses,
             transfer: .init(
                 limits: NegotiationLimits(
-                    maxBlockSize: maxBlksize ?? Options.maxBlockSize, maxWindowSize: maxWindowsize),
+                    maxBlockSize: maxBlksize ?? NegotiatedOptions.maxBlockSize, maxWindowSize: maxWindowsize),
                 retransmit: RetransmitPolicy(
                     initialTimeout: .milliseconds(Int64(timeout)),
                     minimumTimeout: .milliseconds(Int64(minTimeout)),

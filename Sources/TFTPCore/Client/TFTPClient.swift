@@ -29,7 +29,10 @@ public struct TFTPClient: Sendable {
         do {
             // Room for the largest DATA we may accept plus one byte, so an oversize block
             // is seen as one (NIO's default of 2048 bytes would cut big blocks short).
-            let capacity = 4 + max(configuration.blockSize ?? Options.defaultBlockSize, Options.defaultBlockSize) + 1
+            let capacity =
+                4
+                + max(configuration.blockSize ?? NegotiatedOptions.defaultBlockSize, NegotiatedOptions.defaultBlockSize)
+                + 1
             channel = try await DatagramBootstrap(group: loop)
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: capacity))
                 .channelInitializer { channel in

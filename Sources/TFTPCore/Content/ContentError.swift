@@ -1,6 +1,6 @@
-/// Why a requested name cannot be served. Closed, and mapped exactly once per protocol
-/// (``tftpError`` here; the HTTP status beside it when the HTTP listener lands), so TFTP
-/// and HTTP can never disagree about what is servable.
+/// Why a requested name cannot be served. Closed, and mapped exactly once per protocol,
+/// both mappings side by side in `ContentError+Protocols.swift`, so TFTP and HTTP can
+/// never disagree about what is servable.
 ///
 /// Messages sent to peers are short and never contain server paths.
 public enum ContentError: Error, Equatable, Sendable {
@@ -38,17 +38,4 @@ extension ContentError: CustomStringConvertible {
         }
     }
 
-    /// The one mapping to TFTP (RFC 1350 §5): the ERROR packet a client receives.
-    /// Names outside the root look like missing files, so the reply tells a prober
-    /// nothing about what exists outside.
-    public var tftpError: (code: TFTPErrorCode, message: String) {
-        switch self {
-        case .notFound, .outsideRoot: (.fileNotFound, "File not found")
-        case .invalidName: (.accessViolation, "Access violation: invalid file name")
-        case .notReadable: (.accessViolation, "Access violation")
-        case .directory, .notRegularFile: (.accessViolation, "Access violation: not a regular file")
-        case .tooLarge: (.diskFull, "File too large for netascii mode")
-        case .io: (.notDefined, "Read error")
-        }
-    }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 
 /// Sits before the HTTP decoder and bounds what a connection may cost before a request
 /// head is complete: the head's size (414/431) and the time to send it (408, slowloris),
@@ -78,8 +79,7 @@ final class HTTPConnectionGuard: ChannelInboundHandler {
             if total > configuration.maxHeaderBytes {
                 // Still in the request line, or a line longer than the whole budget: 414.
                 let inRequestLine = (lineLength ?? total) > configuration.maxHeaderBytes
-                return reject(
-                    inRequestLine ? "414 URI Too Long" : "431 Request Header Fields Too Large", context: context)
+                return reject(inRequestLine ? .uriTooLong : .requestHeaderFieldsTooLarge, context: context)
             }
         }
         context.fireChannelRead(data)
@@ -111,7 +111,7 @@ final class HTTPConnectionGuard: ChannelInboundHandler {
                 self.state = .closed
                 context.close(promise: nil)
             case .readingHead:
-                self.reject("408 Request Timeout", context: context)
+                self.reject(.requestTimeout, context: context)
             case .busy, .closed:
                 break
             }
@@ -119,14 +119,10 @@ final class HTTPConnectionGuard: ChannelInboundHandler {
     }
 
     /// Answers from below the decoder (its state is not trusted any more) and closes.
-    private func reject(_ status: String, context: ChannelHandlerContext) {
+    private func reject(_ status: HTTPResponseStatus, context: ChannelHandlerContext) {
         state = .closed
         timer?.cancel()
-        let body = status + "\n"
-        let text =
-            "HTTP/1.1 \(status)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n"
-            + "Connection: close\r\nX-Content-Type-Options: nosniff\r\nDate: \(HTTPDate.format(HTTPClock.now))\r\n\r\n"
-            + body
+        let text = HTTPErrorResponse(status).serialized(now: HTTPClock.now)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text))).assumeIsolated()
             .whenComplete { _ in
                 context.close(promise: nil)

@@ -82,19 +82,19 @@ final class HTTPFileHandler: ChannelInboundHandler {
                 name: path.components.last ?? [], size: file.size, modified: file.modificationTime, inode: file.inode)
             return Pending(head: head, plan: planner.plan(file: facts, path: path), file: file, started: started)
         } catch .directory {
-            guard path.hasTrailingSeparator || path.components.isEmpty else {
-                return Pending(head: head, plan: planner.redirectToDirectory(), file: nil, started: started)
+            let plan: HTTPResponsePlan
+            switch planner.directory(path, listing: configuration.listing) {
+            case .respond(let answer):
+                plan = answer
+            case .list:
+                do {
+                    let html = DirectoryListing.html(title: path.relativePath, entries: try root.list(path))
+                    plan = planner.listing(html)
+                } catch {
+                    plan = planner.refusal(error)
+                }
             }
-            guard configuration.listing else {
-                return Pending(head: head, plan: planner.refusal(.directory), file: nil, started: started)
-            }
-            do {
-                let entries = try root.list(path)
-                let html = DirectoryListing.html(title: path.relativePath, entries: entries)
-                return Pending(head: head, plan: planner.listing(html), file: nil, started: started)
-            } catch {
-                return Pending(head: head, plan: planner.refusal(error), file: nil, started: started)
-            }
+            return Pending(head: head, plan: plan, file: nil, started: started)
         } catch {
             return Pending(head: head, plan: planner.refusal(error), file: nil, started: started)
         }

@@ -38,6 +38,9 @@ public struct HTTPFileServer: Service {
     /// The open connections, for the connection limit and for shutdown.
     private final class Connections: Sendable {
         private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        /// Told each time a connection goes, so shutdown can wait for the last one.
+        private let departures: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation) =
+            AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
 
         /// Registers a connection, or refuses it when `limit` are open.
         func admit(_ channel: any Channel, limit: Int) -> Bool {
@@ -50,6 +53,13 @@ public struct HTTPFileServer: Service {
 
         func remove(_ channel: any Channel) {
             _ = channels.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+            departures.continuation.yield()
+        }
+
+        /// Returns once no connection is open, or when the task is cancelled.
+        func drained() async {
+            if all.isEmpty { return }
+            for await _ in departures.stream where all.isEmpty { return }
         }
 
         var all: [any Channel] { channels.withLockedValue { Array($0.values) } }
@@ -85,9 +95,14 @@ public struct HTTPFileServer: Service {
         for connection in connections.all {
             connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
-        let deadline = ContinuousClock.now + .nanoseconds(configuration.gracePeriod.nanoseconds)
-        while !connections.all.isEmpty, ContinuousClock.now < deadline, !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(50))
+        // Whichever comes first: the last connection closing, the grace period, cancellation.
+        await withTaskGroup(of: Void.self) { waits in
+            waits.addTask { await connections.drained() }
+            waits.addTask { [grace = configuration.gracePeriod] in
+                try? await Task.sleep(for: .nanoseconds(grace.nanoseconds))
+            }
+            await waits.next()
+            waits.cancelAll()
         }
         for connection in connections.all { try? await connection.close() }
     }

@@ -58,16 +58,12 @@ final class HTTPParseErrorResponder: ChannelDuplexHandler {
             context.close(promise: nil)
             return
         }
-        let body = "\(status.code) \(status.reasonPhrase)\n"
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
-        headers.add(name: "Content-Length", value: String(body.utf8.count))
-        headers.add(name: "Connection", value: "close")
-        headers.add(name: "X-Content-Type-Options", value: "nosniff")
-        headers.add(name: "Date", value: HTTPDate.format(HTTPClock.now))
+        let response = HTTPErrorResponse(status)
+        let headers = response.headers(now: HTTPClock.now, keepAlive: false)
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+        context.write(
+            wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: response.text)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }

@@ -33,6 +33,18 @@ public enum HTTPRequestTarget {
         return decodeAndSanitize(bytes, map: map)
     }
 
+    /// The target's path as sent (still percent-encoded, without scheme and authority when
+    /// in absolute form) and what follows it (`?query` or `#fragment`, possibly empty).
+    public static func split(_ target: String) -> (path: Substring, suffix: Substring) {
+        let end = target.firstIndex(where: { $0 == "?" || $0 == "#" }) ?? target.endIndex
+        var path = target[..<end]
+        for scheme in ["http://", "https://"] where path.hasPrefix(scheme) {
+            let authority = path.dropFirst(scheme.count)
+            path = authority.firstIndex(of: "/").map { authority[$0...] } ?? "/"
+        }
+        return (path, target[end...])
+    }
+
     private static func decodeAndSanitize(_ bytes: [UInt8], map: FilenameMap) -> Result<RequestPath, Problem> {
         var decoded: [UInt8] = []
         decoded.reserveCapacity(bytes.count)

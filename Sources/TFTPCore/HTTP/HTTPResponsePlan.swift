@@ -32,4 +32,19 @@ public struct HTTPResponsePlan: Equatable, Sendable {
         case .text(let text): Int64(text.utf8.count)
         }
     }
+
+    /// The headers every response starts with, file or error: `Date`,
+    /// `X-Content-Type-Options`, and `Connection: close` when the connection ends after it
+    /// (`Connection: keep-alive` for an HTTP/1.0 client that asked to keep it).
+    public static func commonHeaders(now: Int, keepAlive: Bool, keepAliveToken: Bool) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "Date", value: HTTPDate.format(now))
+        headers.add(name: "X-Content-Type-Options", value: "nosniff")
+        if !keepAlive {
+            headers.add(name: "Connection", value: "close")
+        } else if keepAliveToken {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
+        return headers
+    }
 }

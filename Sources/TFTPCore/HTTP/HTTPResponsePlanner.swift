@@ -56,27 +56,28 @@ public struct HTTPResponsePlanner: Sendable {
     /// Version, method, Host and target checks, then the path through the sanitizer.
     public func preflight() -> Preflight {
         guard head.version.major == 1, head.version.minor <= 1 else {
-            return .respond(error(.httpVersionNotSupported, close: true))
+            return .respond(answer(HTTPErrorResponse(.httpVersionNotSupported), close: true))
         }
-        guard head.uri.utf8.count <= maxTargetLength else { return .respond(error(.uriTooLong, close: true)) }
+        guard head.uri.utf8.count <= maxTargetLength else {
+            return .respond(answer(HTTPErrorResponse(.uriTooLong), close: true))
+        }
         if head.version.minor == 1 && !head.headers.contains(name: "host") || head.headers["host"].count > 1 {
-            return .respond(error(.badRequest, close: true, note: "missing or repeated Host header"))
+            return .respond(
+                answer(HTTPErrorResponse(.badRequest, note: "missing or repeated Host header"), close: true))
         }
         switch head.method {
         case .GET, .HEAD:
             break
         case .RAW:
-            return .respond(error(.notImplemented, close: false))
+            return .respond(answer(HTTPErrorResponse(.notImplemented)))
         default:
-            var plan = error(.methodNotAllowed, close: false)
-            plan.headers.add(name: "Allow", value: "GET, HEAD")
-            return .respond(plan)
+            return .respond(answer(HTTPErrorResponse(.methodNotAllowed, extraHeaders: [("Allow", "GET, HEAD")])))
         }
         switch HTTPRequestTarget.path(head.uri, map: filenameMap) {
         case .success(let path):
             return .serve(path)
         case .failure(.malformed):
-            return .respond(error(.badRequest, close: false, note: "malformed request target"))
+            return .respond(answer(HTTPErrorResponse(.badRequest, note: "malformed request target")))
         case .failure(.content(let problem)):
             return .respond(refusal(problem))
         }
@@ -86,11 +87,11 @@ public struct HTTPResponsePlanner: Sendable {
     public func plan(file: FileFacts, path: RequestPath) -> HTTPResponsePlan {
         if path.hasTrailingSeparator {
             // `/kernel/` names a directory; a file is not one (as nginx answers).
-            return error(.notFound, close: false)
+            return answer(HTTPErrorResponse(.notFound))
         }
         let etag = file.etag
         let lastModified = HTTPDate.format(file.modified.seconds)
-        var headers = baseHeaders()
+        var headers = commonHeaders()
         headers.add(name: "Last-Modified", value: lastModified)
         headers.add(name: "ETag", value: etag)
         headers.add(name: "Accept-Ranges", value: "bytes")
@@ -110,9 +111,8 @@ public struct HTTPResponsePlanner: Sendable {
                 status: .partialContent, headers: headers, body: isHead ? .none : .file(bytes),
                 keepAlive: head.isKeepAlive)
         case .unsatisfiable:
-            var plan = error(.rangeNotSatisfiable, close: false)
-            plan.headers.add(name: "Content-Range", value: "bytes */\(file.size)")
-            return plan
+            return answer(
+                HTTPErrorResponse(.rangeNotSatisfiable, extraHeaders: [("Content-Range", "bytes */\(file.size)")]))
         case .none, .multiple:
             // Several ranges are answered with the whole file (RFC 9110 §14.2 allows
             // ignoring Range); boot clients ask for one at most.
@@ -123,19 +123,33 @@ public struct HTTPResponsePlanner: Sendable {
         }
     }
 
-    /// `/dir` (a directory without the slash): 301 to `/dir/`, keeping the query.
-    public func redirectToDirectory() -> HTTPResponsePlan {
-        let target = head.uri
-        let query = target.firstIndex(where: { $0 == "?" || $0 == "#" }).map { String(target[$0...]) } ?? ""
-        let path = query.isEmpty ? target : String(target[..<target.index(target.endIndex, offsetBy: -query.count)])
-        var plan = error(.movedPermanently, close: false)
-        plan.headers.add(name: "Location", value: path + "/" + query)
-        return plan
+    /// What to do with a name the door found to be a directory.
+    public enum DirectoryVerdict: Equatable, Sendable {
+        /// List it (``listing(_:)`` makes the page).
+        case list
+        case respond(HTTPResponsePlan)
+    }
+
+    /// `/dir` without the slash: 301 to `/dir/` (so relative links in a listing resolve);
+    /// `/dir/` or `/`: the listing with `--http-listing`, else 403.
+    public func directory(_ path: RequestPath, listing: Bool) -> DirectoryVerdict {
+        guard path.hasTrailingSeparator || path.components.isEmpty else { return .respond(redirectToDirectory()) }
+        return listing ? .list : .respond(refusal(.directory))
+    }
+
+    /// The 301 to the target with a slash added, keeping the query. The location is
+    /// always a path on this host: leading slashes (and backslashes, which browsers read
+    /// as slashes) collapse to one, so `//example.com` cannot become a redirect to
+    /// another host.
+    func redirectToDirectory() -> HTTPResponsePlan {
+        let (path, suffix) = HTTPRequestTarget.split(head.uri)
+        let relative = path.drop(while: { $0 == "/" || $0 == "\\" })
+        return answer(HTTPErrorResponse(.movedPermanently, extraHeaders: [("Location", "/\(relative)/\(suffix)")]))
     }
 
     /// A listing page for a directory (only with `--http-listing`).
     public func listing(_ html: String) -> HTTPResponsePlan {
-        var headers = baseHeaders()
+        var headers = commonHeaders()
         headers.add(name: "Content-Type", value: "text/html; charset=utf-8")
         headers.add(name: "Content-Length", value: String(html.utf8.count))
         headers.add(name: "Cache-Control", value: "no-cache")
@@ -143,41 +157,24 @@ public struct HTTPResponsePlanner: Sendable {
             status: .ok, headers: headers, body: isHead ? .none : .text(html), keepAlive: head.isKeepAlive)
     }
 
-    /// The one mapping of ``ContentError`` to HTTP. As over TFTP, a name leading out of
-    /// the root looks like a missing file.
+    /// A file the door refused, as ``ContentError/httpError`` says.
     public func refusal(_ problem: ContentError) -> HTTPResponsePlan {
-        switch problem {
-        case .notFound, .outsideRoot: error(.notFound, close: false)
-        case .invalidName: error(.badRequest, close: false, note: "invalid file name")
-        case .notReadable, .notRegularFile: error(.forbidden, close: false)
-        case .directory: error(.forbidden, close: false, note: "directory listing is off")
-        case .tooLarge: error(.payloadTooLarge, close: false)
-        case .io: error(.internalServerError, close: false)
-        }
+        answer(problem.httpError)
     }
 
-    /// A short text/plain error response.
-    public func error(_ status: HTTPResponseStatus, close: Bool, note: String? = nil) -> HTTPResponsePlan {
-        let text = "\(status.code) \(status.reasonPhrase)" + (note.map { ": \($0)" } ?? "") + "\n"
-        var headers = baseHeaders()
-        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
-        headers.add(name: "Content-Length", value: String(text.utf8.count))
+    /// An error answer (``HTTPErrorResponse``); `close` ends the connection after it even
+    /// when the client would keep it.
+    public func answer(_ response: HTTPErrorResponse, close: Bool = false) -> HTTPResponsePlan {
         let keepAlive = !close && head.isKeepAlive
-        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         return HTTPResponsePlan(
-            status: status, headers: headers, body: isHead ? .none : .text(text), keepAlive: keepAlive)
+            status: response.status,
+            headers: response.headers(now: now, keepAlive: keepAlive, keepAliveToken: head.version.minor == 0),
+            body: isHead ? .none : .text(response.text), keepAlive: keepAlive)
     }
 
-    private func baseHeaders() -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        headers.add(name: "Date", value: HTTPDate.format(now))
-        headers.add(name: "X-Content-Type-Options", value: "nosniff")
-        if !head.isKeepAlive {
-            headers.add(name: "Connection", value: "close")
-        } else if head.version.minor == 0 {
-            headers.add(name: "Connection", value: "keep-alive")
-        }
-        return headers
+    private func commonHeaders() -> HTTPHeaders {
+        HTTPResponsePlan.commonHeaders(
+            now: now, keepAlive: head.isKeepAlive, keepAliveToken: head.version.minor == 0)
     }
 
     /// RFC 9110 §13.1.2, §13.1.3: If-None-Match (weak comparison) wins over

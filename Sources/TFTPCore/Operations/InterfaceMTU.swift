@@ -28,7 +28,7 @@ public enum InterfaceMTU {
     /// 8...65464.
     public static func blockSize(mtu: Int, client: PeerAddress) -> Int {
         let ipHeader = client.isNativeIPv6 ? 40 : 20
-        return min(Options.maxBlockSize, max(Options.minBlockSize, mtu - ipHeader - 8 - 4))
+        return min(NegotiatedOptions.maxBlockSize, max(NegotiatedOptions.minBlockSize, mtu - ipHeader - 8 - 4))
     }
 
     private static func isWildcard(_ address: SocketAddress) -> Bool {

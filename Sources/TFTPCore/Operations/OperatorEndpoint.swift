@@ -134,15 +134,14 @@ public struct OperatorEndpoint: Service {
         private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
             let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
             guard head.method == .GET || head.method == .HEAD else {
-                return write(
-                    head, status: .methodNotAllowed, type: "text/plain; charset=utf-8",
-                    body: Array("only GET and HEAD\n".utf8), extra: [("Allow", "GET, HEAD")], context: context)
+                return refuse(
+                    head, HTTPErrorResponse(.methodNotAllowed, extraHeaders: [("Allow", "GET, HEAD")]),
+                    context: context)
             }
             guard let route = routes[path] else {
                 let known = routes.keys.sorted().joined(separator: ", ")
-                return write(
-                    head, status: .notFound, type: "text/plain; charset=utf-8",
-                    body: Array("not found: this listener serves \(known)\n".utf8), extra: [], context: context)
+                return refuse(
+                    head, HTTPErrorResponse(.notFound, note: "this listener serves \(known)"), context: context)
             }
             // Rendered off the event loop's thread of control (the status page asks the
             // engine threads), then written on it.
@@ -150,22 +149,25 @@ public struct OperatorEndpoint: Service {
             let bound = NIOLoopBound((self, context), eventLoop: loop)
             loop.makeFutureWithTask { await route.render() }.whenSuccess { body in
                 let (responder, context) = bound.value
-                responder.write(
-                    head, status: .ok, type: route.contentType, body: body,
-                    extra: [("Cache-Control", "no-store")], context: context)
+                var headers = HTTPResponsePlan.commonHeaders(
+                    now: HTTPClock.now, keepAlive: head.isKeepAlive, keepAliveToken: head.version.minor == 0)
+                headers.add(name: "Content-Type", value: route.contentType)
+                headers.add(name: "Cache-Control", value: "no-store")
+                headers.add(name: "Content-Length", value: String(body.count))
+                responder.write(head, status: .ok, headers: headers, body: body, context: context)
             }
         }
 
+        private func refuse(_ head: HTTPRequestHead, _ response: HTTPErrorResponse, context: ChannelHandlerContext) {
+            let headers = response.headers(
+                now: HTTPClock.now, keepAlive: head.isKeepAlive, keepAliveToken: head.version.minor == 0)
+            write(head, status: response.status, headers: headers, body: Array(response.text.utf8), context: context)
+        }
+
         private func write(
-            _ head: HTTPRequestHead, status: HTTPResponseStatus, type: String, body bytes: [UInt8],
-            extra: [(String, String)], context: ChannelHandlerContext
+            _ head: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders, body bytes: [UInt8],
+            context: ChannelHandlerContext
         ) {
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: type)
-            for (name, value) in extra { headers.add(name: name, value: value) }
-            headers.add(name: "Content-Length", value: String(bytes.count))
-            let keepAlive = head.isKeepAlive
-            if !keepAlive { headers.add(name: "Connection", value: "close") }
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
                 promise: nil)
@@ -174,6 +176,7 @@ public struct OperatorEndpoint: Service {
                     wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
             }
             let channel = context.channel
+            let keepAlive = head.isKeepAlive
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
                 if !keepAlive { channel.close(promise: nil) }
             }

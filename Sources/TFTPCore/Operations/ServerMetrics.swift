@@ -7,17 +7,11 @@ import NIOConcurrencyHelpers
 ///
 /// Names follow Prometheus conventions (`_total` for counters, seconds for durations).
 public final class ServerMetrics: Sendable {
-    /// Why a transfer did not complete: the label of `tftp_transfers_failed_total`.
-    /// One value per ``ServerTransfer/Outcome`` that is not a success.
-    public static let failureReasons = [
-        "client-error", "refused", "timed-out", "unacknowledged", "protocol-violation", "read-failed", "aborted",
-    ]
-
     private let started = Counter(label: "tftp_transfers_started_total")
     private let completed = Counter(label: "tftp_transfers_completed_total")
     private let probes = Counter(label: "tftp_size_probes_total")
-    private let failed: [String: Counter]
-    private let rejected: [String: Counter]
+    private let failed: [OutcomeLabel: Counter]
+    private let rejected: [RefusalReason: Counter]
     private let bytes = Counter(label: "tftp_bytes_sent_total")
     private let retransmits = Counter(label: "tftp_retransmits_total")
     private let duration = Timer(label: "tftp_transfer_duration_seconds")
@@ -29,14 +23,14 @@ public final class ServerMetrics: Sendable {
     private let httpBytes = Counter(label: "http_body_bytes_sent_total")
 
     public init() {
-        var failed: [String: Counter] = [:]
-        for reason in Self.failureReasons {
-            failed[reason] = Counter(label: "tftp_transfers_failed_total", dimensions: [("reason", reason)])
+        var failed: [OutcomeLabel: Counter] = [:]
+        for reason in OutcomeLabel.failures {
+            failed[reason] = Counter(label: "tftp_transfers_failed_total", dimensions: [("reason", reason.rawValue)])
         }
         self.failed = failed
-        var rejected: [String: Counter] = [:]
-        for reason in RequestRefusal.reasons {
-            rejected[reason] = Counter(label: "tftp_requests_rejected_total", dimensions: [("reason", reason)])
+        var rejected: [RefusalReason: Counter] = [:]
+        for reason in RefusalReason.allCases {
+            rejected[reason] = Counter(label: "tftp_requests_rejected_total", dimensions: [("reason", reason.rawValue)])
         }
         self.rejected = rejected
     }
@@ -47,9 +41,8 @@ public final class ServerMetrics: Sendable {
         active.increment()
     }
 
-    /// A request was answered by the listener without a transfer: `reason` is one of
-    /// ``RequestRefusal/reasons``.
-    func requestRejected(_ reason: String) {
+    /// A request was answered by the listener without a transfer.
+    func requestRejected(_ reason: RefusalReason) {
         rejected[reason]?.increment()
     }
 

@@ -4,7 +4,7 @@ import NIOCore
 ///
 /// Strict about what the server answers (an OACK may only narrow what was asked:
 /// RFC 2347 §2, RFC 2348, RFC 2349, RFC 7440 §3) and forgiving about the network:
-/// duplicates and reordering are handled per RFC 7440 §4, lost packets by the timer.
+/// duplicates and reordering are handled per RFC 7440 §4, lost packets by the estimator.
 public struct ClientTransfer: Sendable {
     /// What the client asks for and how patient it is.
     public struct Configuration: Sendable, Equatable {
@@ -76,9 +76,9 @@ public struct ClientTransfer: Sendable {
 
     /// What the driver must do next.
     public enum Action: Equatable, Sendable {
-        /// Send this packet and arm the timer.
+        /// Send this packet and arm the estimator.
         case send(Packet, deadline: NIODeadline)
-        /// Append the payload to the output, send `ack` if there is one, arm the timer.
+        /// Append the payload to the output, send `ack` if there is one, arm the estimator.
         case deliver(ByteBuffer, ack: Packet?, deadline: NIODeadline)
         /// Nothing to send; arm the timer for this deadline.
         case armTimer(NIODeadline)
@@ -99,7 +99,7 @@ public struct ClientTransfer: Sendable {
     public let filename: [UInt8]
     public let configuration: Configuration
     /// What the server granted; defaults until an OACK arrives.
-    public private(set) var blockSize = Options.defaultBlockSize
+    public private(set) var blockSize = NegotiatedOptions.defaultBlockSize
     public private(set) var windowSize = 1
     /// The size the server announced in its OACK (tsize), if any.
     public private(set) var announcedSize: Int64?
@@ -111,14 +111,14 @@ public struct ClientTransfer: Sendable {
     /// When the final (short) block arrived.
     public private(set) var lastBlockReceivedAt: NIODeadline?
     private var state: State = .idle
-    private var timer: RetransmitTimer
+    private var estimator: RetransmitEstimator
     private var lastSent: Packet?
     private var deadline: NIODeadline?
 
     public init(filename: [UInt8], configuration: Configuration = .init()) {
         self.filename = filename
         self.configuration = configuration
-        self.timer = RetransmitTimer(
+        self.estimator = RetransmitEstimator(
             policy: configuration.retransmit, clientTimeoutSeconds: configuration.timeoutSeconds)
     }
 
@@ -170,7 +170,7 @@ public struct ClientTransfer: Sendable {
                     )
                 }
                 optionsAcknowledged = true
-                timer.progress(rttSample: resent ? nil : now - sentAt)
+                estimator.progress(rttSample: resent ? nil : now - sentAt)
                 if configuration.probe { return finish(.probed(size: announcedSize), send: Self.probeEnd) }
                 state = .receiving(next: 1, sinceAck: 0, gapAcked: false)
                 return send(.ack(block: 0), now: now)
@@ -178,7 +178,7 @@ public struct ClientTransfer: Sendable {
                 // A probe answered with DATA: the server ignored the options; no size.
                 if configuration.probe { return finish(.probed(size: nil), send: Self.probeEnd) }
                 // DATA without an OACK: the server ignored our options (RFC 2347 §2).
-                timer.progress(rttSample: resent ? nil : now - sentAt)
+                estimator.progress(rttSample: resent ? nil : now - sentAt)
                 state = .receiving(next: 1, sinceAck: 0, gapAcked: false)
                 return received(packet, now: now)
             case .error(let code, let message):
@@ -232,7 +232,7 @@ public struct ClientTransfer: Sendable {
             return protocolError("DATA \(wire) carries \(payload.readableBytes) bytes, more than blksize \(blockSize)")
         }
         bytesReceived += Int64(payload.readableBytes)
-        timer.progress(rttSample: nil)
+        estimator.progress(rttSample: nil)
         if payload.readableBytes < blockSize {
             // In netascii servers differ on what tsize counts (tftp-hpa and atftpd: the
             // size on disk; tftpd: the encoded size), so only an octet transfer is held to it.
@@ -254,12 +254,12 @@ public struct ClientTransfer: Sendable {
             state = .receiving(next: next + 1, sinceAck: 0, gapAcked: false)
             let ack = Packet.ack(block: wire)
             lastSent = ack
-            let deadline = timer.deadline(after: now)
+            let deadline = estimator.deadline(after: now)
             self.deadline = deadline
             return .deliver(payload, ack: ack, deadline: deadline)
         }
         state = .receiving(next: next + 1, sinceAck: received, gapAcked: false)
-        let deadline = timer.deadline(after: now)
+        let deadline = estimator.deadline(after: now)
         self.deadline = deadline
         return .deliver(payload, ack: nil, deadline: deadline)
     }
@@ -275,7 +275,7 @@ public struct ClientTransfer: Sendable {
         case .dallying(_, let bytes):
             return finish(.completed(bytes: bytes), send: nil)
         case .requested, .receiving:
-            guard timer.timedOut() else { return finish(.timedOut, send: nil) }
+            guard estimator.timedOut() else { return finish(.timedOut, send: nil) }
             retransmits += 1
             if case .requested(let sentAt, _) = state { state = .requested(sentAt: sentAt, resent: true) }
             if case .receiving(let next, _, _) = state, windowSize > 1 {
@@ -311,14 +311,14 @@ public struct ClientTransfer: Sendable {
 
     /// Checks an OACK against what was asked; returns the problem, or nil and applies it.
     private mutating func accept(_ options: [TransferOption]) -> String? {
-        var blockSize = Options.defaultBlockSize
+        var blockSize = NegotiatedOptions.defaultBlockSize
         var windowSize = 1
         for option in options {
-            let number = Options.parseDecimal(option.value)
+            let number = NegotiatedOptions.parseDecimal(option.value)
             switch option.key {
             case "blksize":
                 guard let asked = configuration.blockSize else { return "blksize was not requested" }
-                guard let number, number >= Options.minBlockSize, number <= asked else {
+                guard let number, number >= NegotiatedOptions.minBlockSize, number <= asked else {
                     return "blksize \(option.value) (asked \(asked))"
                 }
                 blockSize = number
@@ -333,7 +333,7 @@ public struct ClientTransfer: Sendable {
                 guard number == asked else { return "timeout \(option.value) (asked \(asked))" }
             case "tsize":
                 guard configuration.requestSize else { return "tsize was not requested" }
-                guard let size = Options.parseSize(option.value) else { return "tsize \(option.value)" }
+                guard let size = NegotiatedOptions.parseSize(option.value) else { return "tsize \(option.value)" }
                 announcedSize = size
             default:
                 return "\(option.name) was not requested"
@@ -346,7 +346,7 @@ public struct ClientTransfer: Sendable {
 
     private mutating func send(_ packet: Packet, now: NIODeadline) -> Action {
         lastSent = packet
-        let deadline = timer.deadline(after: now)
+        let deadline = estimator.deadline(after: now)
         self.deadline = deadline
         return .send(packet, deadline: deadline)
     }

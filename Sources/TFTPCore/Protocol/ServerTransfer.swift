@@ -79,9 +79,9 @@ public struct ServerTransfer: Sendable {
 
     /// What the driver must do next.
     public enum Action: Equatable, Sendable {
-        /// Send this control packet (the OACK) to the client and arm the timer.
+        /// Send this control packet (the OACK) to the client and arm the estimator.
         case send(Packet, deadline: NIODeadline)
-        /// Send these DATA blocks to the client as one burst and arm the timer.
+        /// Send these DATA blocks to the client as one burst and arm the estimator.
         case sendWindow(DataWindow, deadline: NIODeadline)
         /// Nothing to send; (re)arm the timer for this deadline.
         case armTimer(NIODeadline)
@@ -118,7 +118,7 @@ public struct ServerTransfer: Sendable {
 
     public let request: Request
     public let configuration: Configuration
-    public private(set) var options = Options()
+    public private(set) var options = NegotiatedOptions()
     public private(set) var statistics = Statistics()
     /// Whether the client has acknowledged anything: until it has, the server sends no
     /// more than one packet and its retransmissions (amplification bound).
@@ -127,7 +127,7 @@ public struct ServerTransfer: Sendable {
     /// The size of what is sent (known once started).
     public private(set) var contentSize: Int64 = 0
     private var blockCount: UInt64 = 1
-    private var timer: RetransmitTimer
+    private var estimator: RetransmitEstimator
     /// Timer retransmissions sent before the client proved its address.
     private var unprovenRetransmits = 0
     /// When the first packet last went out (a repeated request inside the minimum timeout
@@ -148,11 +148,11 @@ public struct ServerTransfer: Sendable {
     public init(request: Request, configuration: Configuration = .init()) {
         self.request = request
         self.configuration = configuration
-        self.timer = RetransmitTimer(policy: configuration.retransmit, clientTimeoutSeconds: nil)
+        self.estimator = RetransmitEstimator(policy: configuration.retransmit, clientTimeoutSeconds: nil)
     }
 
     /// The measured round-trip time to the client, once a packet sent once was acknowledged.
-    public var roundTripEstimate: TimeAmount? { timer.smoothedRoundTrip }
+    public var roundTripEstimate: TimeAmount? { estimator.smoothedRoundTrip }
 
     /// Whether the machine is suspended: silent, without a slot, listening for a late ACK.
     public var isSuspended: Bool {
@@ -185,9 +185,9 @@ public struct ServerTransfer: Sendable {
             return refuse(code: code, message: message, reason: error.description)
         }
         contentSize = size
-        options = Options.negotiate(request.options, fileSize: size, limits: configuration.limits)
+        options = NegotiatedOptions.negotiate(request.options, fileSize: size, limits: configuration.limits)
         blockCount = BlockNumber.count(size: size, blockSize: options.blockSize)
-        timer = RetransmitTimer(policy: configuration.retransmit, clientTimeoutSeconds: options.timeout)
+        estimator = RetransmitEstimator(policy: configuration.retransmit, clientTimeoutSeconds: options.timeout)
         return sendFirst(now: now, isRetransmit: false)
     }
 
@@ -236,7 +236,7 @@ public struct ServerTransfer: Sendable {
             case .ack(0):
                 // RFC 2347 §2: ACK 0 confirms the OACK; DATA 1 follows.
                 peerProven = true
-                timer.progress(rttSample: resent ? nil : now - sentAt)
+                estimator.progress(rttSample: resent ? nil : now - sentAt)
                 return sendWindow(from: 1, now: now, isRetransmit: false)
             case .ack:
                 return .wait
@@ -260,12 +260,12 @@ public struct ServerTransfer: Sendable {
                 peerProven = true
                 statistics.bytesAcknowledged = min(Int64(acked) * Int64(options.blockSize), contentSize)
                 if acked == blockCount {
-                    timer.progress(rttSample: nil)
+                    estimator.progress(rttSample: nil)
                     return finish(.completed, send: nil)
                 }
                 // Karn's rule: sample only a window that went out once, at its last block.
                 let sample: TimeAmount? = (!resent && acked == next - 1) ? now - sentAt : nil
-                timer.progress(rttSample: sample)
+                estimator.progress(rttSample: sample)
                 // RFC 7440 §4: an ACK inside the window means "got up to here": go on from
                 // the next block, whether the rest was lost or is still in flight.
                 return sendWindow(from: acked + 1, now: now, isRetransmit: false)
@@ -302,7 +302,7 @@ public struct ServerTransfer: Sendable {
         case .sending(base: 1, _, _, _) where !peerProven:
             return unprovenTimeout(now: now)
         case .sending(let base, _, _, _):
-            guard timer.timedOut() else { return finish(.timedOut, send: nil) }
+            guard estimator.timedOut() else { return finish(.timedOut, send: nil) }
             // RFC 7440 §4: resend the window from the first unacknowledged block.
             return sendWindow(from: base, now: now, isRetransmit: true)
         }
@@ -311,7 +311,7 @@ public struct ServerTransfer: Sendable {
     /// The first packet's timer fired and the client has not proved its address: the
     /// packet goes again a bounded number of times, then the machine falls silent.
     private mutating func unprovenTimeout(now: NIODeadline) -> Action {
-        guard unprovenRetransmits < configuration.retransmit.unprovenRetransmits, timer.timedOut() else {
+        guard unprovenRetransmits < configuration.retransmit.unprovenRetransmits, estimator.timedOut() else {
             state = .suspended
             retransmitDeadline = now + configuration.suspension
             return .suspend(until: self.deadline ?? now)
@@ -414,12 +414,12 @@ public struct ServerTransfer: Sendable {
         if isRetransmit { statistics.retransmits += count }
         state = .sending(base: first, next: first + UInt64(count), sentAt: now, resent: isRetransmit)
         let window = DataWindow(first: first, count: count, blockSize: options.blockSize, contentSize: contentSize)
-        retransmitDeadline = timer.deadline(after: now)
+        retransmitDeadline = estimator.deadline(after: now)
         return .sendWindow(window, deadline: deadline ?? now)
     }
 
     private mutating func arm(_ packet: Packet, now: NIODeadline) -> Action {
-        retransmitDeadline = timer.deadline(after: now)
+        retransmitDeadline = estimator.deadline(after: now)
         return .send(packet, deadline: deadline ?? now)
     }
 

@@ -18,20 +18,15 @@ public enum RequestRefusal: Equatable, Sendable {
     /// No socket could be bound for the transfer (`--port-range` exhausted, descriptors used up).
     case noTransferPort
 
-    /// Every label, for metrics that list them up front.
-    public static let reasons = [
-        "write-request", "malformed", "busy", "per-client-limit", "shutting-down", "no-port",
-    ]
-
     /// The label in logs and metrics.
-    public var reason: String {
+    public var reason: RefusalReason {
         switch self {
-        case .writeRequest: "write-request"
-        case .malformed: "malformed"
-        case .busy: "busy"
-        case .perClientLimit: "per-client-limit"
-        case .shuttingDown: "shutting-down"
-        case .noTransferPort: "no-port"
+        case .writeRequest: .writeRequest
+        case .malformed: .malformed
+        case .busy: .busy
+        case .perClientLimit: .perClientLimit
+        case .shuttingDown: .shuttingDown
+        case .noTransferPort: .noPort
         }
     }
 

@@ -67,7 +67,8 @@ public final class TransferBoard: Sendable {
 
     /// The listener refused a request (busy, per-client limit, a write request...).
     func refused(_ refusal: RequestRefusal, client: PeerAddress) {
-        let entry = StatusSnapshot.Refusal(client: client.display, reason: refusal.reason, at: Self.wallClock())
+        let entry = StatusSnapshot.Refusal(
+            client: client.display, reason: refusal.reason.rawValue, at: Self.wallClock())
         state.withLockedValue { state in
             state.refused[entry.reason, default: 0] += 1
             Self.append(entry, to: &state.refusals, next: &state.refusalsNext, limit: Self.refusalLimit)

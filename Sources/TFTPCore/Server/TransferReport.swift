@@ -8,7 +8,7 @@ struct TransferReport {
     var client: PeerAddress
     var request: Request
     var outcome: ServerTransfer.Outcome
-    var options: Options
+    var options: NegotiatedOptions
     var statistics: ServerTransfer.Statistics
     var duration: TimeAmount
     /// Why the transfer's socket failed, when it did (`outcome` is then `aborted`).
@@ -51,7 +51,7 @@ struct TransferReport {
     }
 
     /// The outcome's name (``ServerTransfer/Outcome/label``).
-    var label: String { outcome.label }
+    var label: String { outcome.label.rawValue }
 
     /// What went wrong, when the outcome carries it.
     var errorText: String? {

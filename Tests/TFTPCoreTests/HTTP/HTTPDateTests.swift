@@ -10,10 +10,9 @@ import Testing
         #expect(HTTPDate.format(951_782_400) == "Tue, 29 Feb 2000 00:00:00 GMT")
     }
 
-    @Test func parsesWhatItFormats() {
-        for seconds in [0, 784_111_777, 951_782_400, 1_795_000_000, 4_102_444_799] {
-            #expect(HTTPDate.parse(HTTPDate.format(seconds)) == seconds)
-        }
+    @Test(arguments: [0, 784_111_777, 951_782_400, 1_795_000_000, 4_102_444_799])
+    func parsesWhatItFormats(_ seconds: Int) {
+        #expect(HTTPDate.parse(HTTPDate.format(seconds)) == seconds)
     }
 
     @Test(arguments: [

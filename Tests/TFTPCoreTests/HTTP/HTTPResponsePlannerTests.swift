@@ -17,7 +17,9 @@ import Testing
     }
 
     private func served(_ planner: HTTPResponsePlanner) -> HTTPResponsePlan {
-        guard case .serve(let path) = planner.preflight() else { return planner.error(.imATeapot, close: true) }
+        guard case .serve(let path) = planner.preflight() else {
+            return planner.answer(HTTPErrorResponse(.imATeapot), close: true)
+        }
         return planner.plan(file: file, path: path)
     }
 
@@ -104,23 +106,47 @@ import Testing
         #expect(kept.headers["Connection"] == ["keep-alive"])
     }
 
-    /// The one ContentError → status mapping.
+    /// A refused file answers what ``ContentError/httpError`` says (the table is in
+    /// ContentErrorMappingTests); a decoded `..` is refused before the disk.
     @Test func refusals() {
-        let p = planner()
-        #expect(p.refusal(.notFound).status == .notFound)
-        #expect(p.refusal(.outsideRoot).status == .notFound)
-        #expect(p.refusal(.invalidName).status == .badRequest)
-        #expect(p.refusal(.notReadable).status == .forbidden)
-        #expect(p.refusal(.notRegularFile).status == .forbidden)
-        #expect(p.refusal(.directory).status == .forbidden)
-        #expect(p.refusal(.io(errno: 5)).status == .internalServerError)
+        #expect(planner().refusal(.outsideRoot).status == .notFound)
+        #expect(planner().refusal(.directory).headers["Connection"] == [])
         #expect(rejected(planner(uri: "/%2e%2e/x"))?.status == .badRequest)
     }
 
-    @Test func directoryRedirectKeepsTheQuery() {
-        let plan = planner(uri: "/pxelinux.cfg?x=1").redirectToDirectory()
-        #expect(plan.status == .movedPermanently)
-        #expect(plan.headers["Location"] == ["/pxelinux.cfg/?x=1"])
+    private func directoryVerdict(_ uri: String, listing: Bool) -> HTTPResponsePlanner.DirectoryVerdict? {
+        let p = planner(uri: uri)
+        guard case .serve(let path) = p.preflight() else { return nil }
+        return p.directory(path, listing: listing)
+    }
+
+    /// `/dir` → 301 `/dir/`; `/dir/` → listing or 403; the root is never redirected.
+    @Test func directoryRouting() {
+        guard case .respond(let redirect) = directoryVerdict("/pxelinux.cfg?x=1", listing: true) else {
+            Issue.record("no redirect")
+            return
+        }
+        #expect(redirect.status == .movedPermanently)
+        #expect(redirect.headers["Location"] == ["/pxelinux.cfg/?x=1"])
+        #expect(directoryVerdict("/pxelinux.cfg/", listing: true) == .list)
+        #expect(directoryVerdict("/", listing: true) == .list)
+        guard case .respond(let refused) = directoryVerdict("/pxelinux.cfg/", listing: false) else {
+            Issue.record("listed without --http-listing")
+            return
+        }
+        #expect(refused.status == .forbidden)
+    }
+
+    /// The Location of a directory redirect is a path on this host, whatever the target
+    /// looked like: `//host` (protocol-relative) and `/\host` (read as `//` by browsers)
+    /// would otherwise send the client elsewhere; the absolute form keeps only its path.
+    @Test(arguments: [
+        ("//example.com", "/example.com/"), ("///example.com?q", "/example.com/?q"),
+        ("/\\example.com", "/example.com/"), ("http://host//example.com", "/example.com/"),
+        ("http://host/boot", "/boot/"), ("/a//b", "/a//b/"),
+    ])
+    func redirectStaysOnThisHost(_ target: String, _ location: String) {
+        #expect(planner(uri: target).redirectToDirectory().headers["Location"] == [location])
     }
 
     @Test func fileWithTrailingSlashIsNotFound() throws {

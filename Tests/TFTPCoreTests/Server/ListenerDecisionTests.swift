@@ -34,18 +34,16 @@ import Testing
         #expect(ListenerDecision.decide(.success(packet)) == .ignore)
     }
 
-    @Test func malformedRequestsGetError4() {
-        for bytes: [UInt8] in [[0, 1], [0, 1, 0, 0], [0, 1, 65, 0], [0, 1, 65, 0, 66, 0]] {
-            guard case .refuse(let refusal) = decide(bytes), case .error(.illegalOperation, _) = refusal.reply else {
-                Issue.record("\(bytes) not answered with ERROR 4")
-                continue
-            }
+    @Test(arguments: [[0, 1], [0, 1, 0, 0], [0, 1, 65, 0], [0, 1, 65, 0, 66, 0]] as [[UInt8]])
+    func malformedRequestsGetError4(_ bytes: [UInt8]) {
+        guard case .refuse(let refusal) = decide(bytes), case .error(.illegalOperation, _) = refusal.reply else {
+            Issue.record("\(bytes) not answered with ERROR 4")
+            return
         }
     }
 
-    @Test func garbageGetsSilence() {
-        for bytes: [UInt8] in [[], [0], [0, 9], [0xFF, 0xFF, 1], [0, 4]] {
-            #expect(decide(bytes) == .ignore)
-        }
+    @Test(arguments: [[], [0], [0, 9], [0xFF, 0xFF, 1], [0, 4]] as [[UInt8]])
+    func garbageGetsSilence(_ bytes: [UInt8]) {
+        #expect(decide(bytes) == .ignore)
     }
 }

@@ -53,13 +53,12 @@ import Testing
     }
 
     /// The sockaddr form and NIO's form give back the same address.
-    @Test func roundTrips() throws {
-        for (ip, port) in [("192.0.2.7", 69), ("2001:db8::7", 6969), ("::ffff:192.0.2.7", 1)] {
-            let original = try address(ip, port)
-            let again = original.withSocketAddress { PeerAddress(UnsafeRawPointer($0), length: $1) }
-            #expect(again == original)
-            #expect(original.socketAddress.flatMap(PeerAddress.init) == original)
-            #expect(original.with(port: 7).port == 7)
-        }
+    @Test(arguments: [("192.0.2.7", 69), ("2001:db8::7", 6969), ("::ffff:192.0.2.7", 1)])
+    func roundTrips(_ ip: String, _ port: Int) throws {
+        let original = try address(ip, port)
+        let again = original.withSocketAddress { PeerAddress(UnsafeRawPointer($0), length: $1) }
+        #expect(again == original)
+        #expect(original.socketAddress.flatMap(PeerAddress.init) == original)
+        #expect(original.with(port: 7).port == 7)
     }
 }

@@ -2,16 +2,17 @@ import Testing
 
 @testable import TFTPCore
 
-@Suite struct OptionsTests {
+@Suite struct NegotiatedOptionsTests {
     private func negotiate(
         _ pairs: [(String, String)],
         size: Int64? = 1000,
         limits: NegotiationLimits = .init()
-    ) -> Options {
-        Options.negotiate(pairs.map { TransferOption(name: $0.0, value: $0.1) }, fileSize: size, limits: limits)
+    ) -> NegotiatedOptions {
+        NegotiatedOptions.negotiate(
+            pairs.map { TransferOption(name: $0.0, value: $0.1) }, fileSize: size, limits: limits)
     }
 
-    private func oack(_ options: Options) -> [String] {
+    private func oack(_ options: NegotiatedOptions) -> [String] {
         options.acknowledged.map { "\($0.name)=\($0.value)" }
     }
 

@@ -1,19 +1,5 @@
-/// Limits the server applies when it negotiates options.
-public struct NegotiationLimits: Sendable, Equatable {
-    /// The largest blksize granted; larger requests are clamped to it (RFC 2348 allows
-    /// answering less; EDK2 and U-Boot reject more than they asked).
-    public var maxBlockSize: Int
-    /// The largest windowsize granted (RFC 7440 §3 allows answering less).
-    public var maxWindowSize: Int
-
-    public init(maxBlockSize: Int = 65464, maxWindowSize: Int = 64) {
-        self.maxBlockSize = min(max(maxBlockSize, Options.minBlockSize), Options.maxBlockSize)
-        self.maxWindowSize = min(max(maxWindowSize, 1), Options.maxWindowSize)
-    }
-}
-
 /// The result of option negotiation for one read transfer (RFC 2347/2348/2349/7440).
-public struct Options: Equatable, Sendable {
+public struct NegotiatedOptions: Equatable, Sendable {
     /// RFC 1350's block size when no blksize is negotiated.
     public static let defaultBlockSize = 512
     /// RFC 2348 §2: blksize is 8...65464.
@@ -25,7 +11,7 @@ public struct Options: Equatable, Sendable {
     public static let timeoutRange: ClosedRange<Int> = 1...255
 
     /// Bytes per DATA payload.
-    public var blockSize: Int = Options.defaultBlockSize
+    public var blockSize: Int = NegotiatedOptions.defaultBlockSize
     /// Blocks sent before waiting for an ACK (1 = lockstep).
     public var windowSize: Int = 1
     /// The retransmission timeout the client asked for and we echoed, in seconds.
@@ -49,8 +35,8 @@ public struct Options: Equatable, Sendable {
         _ requested: [TransferOption],
         fileSize: Int64?,
         limits: NegotiationLimits
-    ) -> Options {
-        var result = Options()
+    ) -> NegotiatedOptions {
+        var result = NegotiatedOptions()
         var seen: Set<String> = []
         for option in requested {
             let key = option.key

@@ -1,0 +1,49 @@
+import NIOHTTP1
+
+/// The one shape of every HTTP error answer, wherever it is decided: the planner (a
+/// status for a request), the parse-error responder (a head the decoder refused), the
+/// connection guard (limits and timeouts, written below the encoder as raw bytes) and the
+/// operator endpoint. A short `text/plain` body saying the status, the same headers each
+/// time (`Date`, `X-Content-Type-Options`, `Content-Length`, and `Connection: close` when
+/// the connection ends after it).
+public struct HTTPErrorResponse: Equatable, Sendable {
+    public var status: HTTPResponseStatus
+    /// Appended to the body after the reason phrase, e.g. "missing or repeated Host header".
+    public var note: String?
+    /// Headers beyond the common ones (`Allow` for a 405, `Content-Range` for a 416, `Location`).
+    public var extraHeaders: [(String, String)]
+
+    public init(_ status: HTTPResponseStatus, note: String? = nil, extraHeaders: [(String, String)] = []) {
+        self.status = status
+        self.note = note
+        self.extraHeaders = extraHeaders
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.status == b.status && a.note == b.note && a.extraHeaders.elementsEqual(b.extraHeaders, by: ==)
+    }
+
+    /// The body: `404 Not Found\n`, or with the note `400 Bad Request: invalid file name\n`.
+    public var text: String {
+        "\(status.code) \(status.reasonPhrase)" + (note.map { ": \($0)" } ?? "") + "\n"
+    }
+
+    /// The headers of this answer. `keepAlive` false adds `Connection: close`;
+    /// `keepAliveToken` (an HTTP/1.0 client that asked for keep-alive) adds
+    /// `Connection: keep-alive`.
+    public func headers(now: Int, keepAlive: Bool, keepAliveToken: Bool = false) -> HTTPHeaders {
+        var headers = HTTPResponsePlan.commonHeaders(now: now, keepAlive: keepAlive, keepAliveToken: keepAliveToken)
+        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        headers.add(name: "Content-Length", value: String(text.utf8.count))
+        return headers
+    }
+
+    /// The whole response as HTTP/1.1 bytes, for a handler that sits below the encoder (the
+    /// connection guard answers 408/414/431 there); always closes the connection.
+    public func serialized(now: Int) -> String {
+        var out = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
+        for (name, value) in headers(now: now, keepAlive: false) { out += "\(name): \(value)\r\n" }
+        return out + "\r\n" + text
+    }
+}
