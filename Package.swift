@@ -83,6 +83,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "TFTPDaemonTests",
+            dependencies: [
+                "tftpd",
+                "TFTPCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "TFTPIntegrationTests",
             dependencies: [
                 "TFTPCore",

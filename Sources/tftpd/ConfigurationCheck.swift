@@ -8,17 +8,13 @@ import TFTPCore
 #endif
 
 /// `tftpd --check`: tries what the server would do at startup without serving: opens the
-/// root, looks the user up, binds each address (and closes it again), applies the root
-/// rule. One line per check on stdout; the exit status says whether all passed.
+/// root, makes the privilege plan (the same ``PrivilegePlan`` the server makes), binds each
+/// address (and closes it again). One line per check on stdout; the exit status says
+/// whether all passed.
 struct ConfigurationCheck {
-    enum Transport { case udp, tcp }
-
-    var root: String
-    var policy: ContentRoot.Policy
+    var configuration: DaemonConfiguration
     var user: String?
-    var allowRoot: Bool
-    var addresses: [(flag: String, address: ListenAddress, transport: Transport)]
-    var inheritedSockets: Int
+    var privileges: Result<PrivilegePlan, PrivilegePlan.Problem>
 
     /// Runs every check, prints the results and returns how many failed.
     func run(print say: (String) -> Void) -> Int {
@@ -27,46 +23,42 @@ struct ConfigurationCheck {
             if !ok { failures += 1 }
             say("\(ok ? "ok   " : "FAIL ") \(what): \(detail)")
         }
+        let root = configuration.server.root
         do {
-            _ = try ContentRoot(path: root, policy: policy)
+            _ = try ContentRoot(path: root, policy: configuration.contentPolicy)
             report(true, "--root", "\(root) opens as a directory")
         } catch {
             report(false, "--root", "\(root): \(error)")
         }
-        if let user {
-            do {
-                let account = try ServiceAccount.lookup(user)
-                if !ServiceAccount.isRoot && getuid() != account.uid {
-                    report(false, "--user", ServiceAccount.Problem.notRoot(user).description)
-                } else {
-                    report(true, "--user", "\(user) is uid \(account.uid), gid \(account.gid)")
-                }
-            } catch {
-                report(false, "--user", "\(error)")
-            }
-        } else if ServiceAccount.isRoot {
-            report(
-                allowRoot, "privileges",
-                allowRoot
-                    ? "will serve as root (--allow-root)" : "refuses to serve as root: give --user NAME or --allow-root"
-            )
+        switch privileges {
+        case .success(.become(let account)):
+            report(true, "--user", "\(account.name) is uid \(account.uid), gid \(account.gid)")
+        case .success(.serveAsRoot):
+            report(true, "privileges", "will serve as root (--allow-root)")
+        case .success(.stay):
+            if let user { report(true, "--user", "\(user) is the user tftpd runs as") }
+        case .failure(.refusesRoot):
+            report(false, "privileges", "refuses to serve as root: give --user NAME or --allow-root")
+        case .failure(let problem):
+            report(false, "--user", problem.description)
         }
-        for (flag, address, transport) in addresses {
-            if let problem = Self.bindProblem(address, transport: transport) {
-                report(false, flag, "\(address): \(problem)")
+        for binding in configuration.bindings {
+            if let problem = Self.bindProblem(binding.address, transport: binding.transport) {
+                report(false, binding.flag, "\(binding.address): \(problem)")
             } else {
-                report(true, flag, "\(address) can be bound")
+                report(true, binding.flag, "\(binding.address) can be bound")
             }
         }
-        if inheritedSockets > 0 {
-            report(true, "socket activation", "\(inheritedSockets) UDP socket(s) from systemd")
+        let inherited = configuration.server.inheritedSockets.count
+        if inherited > 0 {
+            report(true, "socket activation", "\(inherited) UDP socket(s) from systemd")
         }
         return failures
     }
 
     /// Binds a socket of the kind the server would (without SO_REUSEADDR, so an address
     /// another server holds shows as in use) and closes it; nil when that worked.
-    static func bindProblem(_ listen: ListenAddress, transport: Transport) -> String? {
+    static func bindProblem(_ listen: ListenAddress, transport: DaemonConfiguration.Binding.Transport) -> String? {
         let address: SocketAddress
         do {
             address = try SocketAddress.makeAddressResolvingHost(listen.host, port: listen.port)

@@ -1,0 +1,66 @@
+import Logging
+import NIOCore
+import TFTPCore
+
+/// Everything `tftpd` will run, computed from the flags with no I/O: the TFTP server's
+/// configuration, the HTTP listener's (or none), the operator endpoints, the log settings,
+/// and every address to bind with the flag that named it (what `--check` tries).
+struct DaemonConfiguration {
+    /// One address to bind, for `--check` and for the startup gate's count.
+    struct Binding: Equatable {
+        enum Transport: Equatable { case udp, tcp }
+        var flag: String
+        var address: ListenAddress
+        var transport: Transport
+    }
+
+    var server: ServerConfiguration
+    var http: HTTPConfiguration?
+    var metrics: ListenAddress?
+    var status: ListenAddress?
+    var logLevel: Logger.Level
+    var logFormat: LogLineFormat
+    var contentPolicy: ContentRoot.Policy { server.contentPolicy }
+
+    init(
+        content: ContentOptions, listen: ListenOptions, transfer: TransferOptions, http: HTTPOptions,
+        operator: OperatorOptions, inheritedSockets: [CInt], coreCount: Int
+    ) {
+        let gracePeriod = TimeAmount.seconds(Int64(transfer.gracePeriod))
+        let filenameMap = content.filenameMap
+        self.status = `operator`.statusAddress
+        self.metrics = `operator`.metricsAddress
+        self.logLevel = `operator`.level
+        self.logFormat = `operator`.format
+        self.server = ServerConfiguration(
+            root: content.root,
+            listen: listen.addresses(inheritedSockets: inheritedSockets.count),
+            transfer: transfer.transfer,
+            contentPolicy: content.policy,
+            maxTransfers: transfer.maxTransfers,
+            maxPerClient: transfer.maxPerClient,
+            gracePeriod: gracePeriod,
+            singlePort: listen.singlePort,
+            portRange: listen.portRange.flatMap(ListenOptions.parsePortRange),
+            filenameMap: filenameMap,
+            fitBlockSizeToMTU: transfer.maxBlksize == nil,
+            inheritedSockets: inheritedSockets,
+            threads: listen.threads ?? coreCount,
+            board: status == nil ? nil : TransferBoard()
+        )
+        self.http = http.configuration(gracePeriod: gracePeriod, filenameMap: filenameMap)
+    }
+
+    /// Every address the daemon binds, in the order it binds them.
+    var bindings: [Binding] {
+        server.listen.map { Binding(flag: "--listen", address: $0, transport: .udp) }
+            + (http?.listen ?? []).map { Binding(flag: "--http", address: $0, transport: .tcp) }
+            + (metrics.map { [Binding(flag: "--metrics", address: $0, transport: .tcp)] } ?? [])
+            + (status.map { [Binding(flag: "--status", address: $0, transport: .tcp)] } ?? [])
+    }
+
+    /// The services that bind before the privilege drop (TFTP, HTTP, metrics, status).
+    var listeningServices: Int {
+        1 + (http == nil ? 0 : 1) + (metrics == nil ? 0 : 1) + (status == nil ? 0 : 1)
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Testing
+
+@testable import TFTPCore
+@testable import tftpd
+
+/// Flags in, configuration out, nothing bound: what each flag becomes, and the flags each
+/// group refuses with a message naming the flag.
+@Suite struct DaemonConfigurationTests {
+    private func configuration(_ flags: [String], inherited: [CInt] = []) throws -> DaemonConfiguration {
+        let command = try TFTPDaemon.parse(["--root", "/srv/tftp"] + flags)
+        return DaemonConfiguration(
+            content: command.content, listen: command.listen, transfer: command.transfer, http: command.http,
+            operator: command.operations, inheritedSockets: inherited, coreCount: 6)
+    }
+
+    @Test func defaults() throws {
+        let daemon = try configuration([])
+        #expect(daemon.server.listen == [ListenAddress(host: "::", port: 69)])
+        #expect(daemon.server.threads == 6)
+        #expect(daemon.server.fitBlockSizeToMTU)
+        #expect(daemon.server.contentPolicy == ContentRoot.Policy(requireWorldReadable: true, followSymlinks: true))
+        #expect(daemon.server.transfer.retransmit.unprovenRetransmits == 1)
+        #expect(daemon.server.board == nil)
+        #expect(daemon.http == nil && daemon.metrics == nil && daemon.status == nil)
+        #expect(daemon.bindings.map(\.flag) == ["--listen"])
+        #expect(daemon.listeningServices == 1)
+    }
+
+    /// Sockets from systemd replace the default `:69`.
+    @Test func socketActivationBindsNothingByDefault() throws {
+        #expect(try configuration([], inherited: [3]).server.listen.isEmpty)
+        #expect(try configuration(["--listen", "127.0.0.1:69"], inherited: [3]).server.listen.count == 1)
+    }
+
+    @Test func everyConcernReachesItsConfiguration() throws {
+        let daemon = try configuration([
+            "--listen", "127.0.0.1:6969", "--threads", "2", "--port-range", "50000:50010",
+            "--max-blksize", "1428", "--max-windowsize", "16", "--timeout", "500", "--retries", "3",
+            "--late-ack-wait", "0", "--grace-period", "4", "--permissive", "--no-symlinks",
+            "--map", "tftpboot/=", "--http", "[::1]:8080", "--http-listing", "--http-idle-timeout", "5",
+            "--metrics", "127.0.0.1:9169", "--status", "127.0.0.1:9170", "--log-format", "json",
+            "--log-level", "debug",
+        ])
+        #expect(daemon.server.threads == 2)
+        #expect(daemon.server.portRange == 50000...50010)
+        #expect(!daemon.server.fitBlockSizeToMTU)
+        #expect(daemon.server.transfer.limits.maxBlockSize == 1428)
+        #expect(daemon.server.transfer.limits.maxWindowSize == 16)
+        #expect(daemon.server.transfer.retransmit.initialTimeout == .milliseconds(500))
+        #expect(daemon.server.transfer.retransmit.maxRetries == 3)
+        #expect(daemon.server.transfer.suspension == .zero)
+        #expect(daemon.server.gracePeriod == .seconds(4))
+        #expect(daemon.server.contentPolicy == ContentRoot.Policy(requireWorldReadable: false, followSymlinks: false))
+        #expect(daemon.server.filenameMap.rules.count == 1)
+        #expect(daemon.server.board != nil)
+        let http = try #require(daemon.http)
+        #expect(http.listen == [ListenAddress(host: "::1", port: 8080)])
+        #expect(http.listing && http.idleTimeout == .seconds(5) && http.gracePeriod == .seconds(4))
+        #expect(http.filenameMap.rules == daemon.server.filenameMap.rules)
+        #expect(daemon.logFormat == .json && daemon.logLevel == .debug)
+        #expect(daemon.bindings.map(\.flag) == ["--listen", "--http", "--metrics", "--status"])
+        #expect(daemon.bindings.map(\.transport) == [.udp, .tcp, .tcp, .tcp])
+        #expect(daemon.listeningServices == 4)
+    }
+
+    @Test(arguments: [
+        (["--listen", "nowhere"], "--listen nowhere"),
+        (["--threads", "0"], "--threads"),
+        (["--port-range", "9:1"], "--port-range 9:1"),
+        (["--port-range", "1:9", "--single-port"], "exclude each other"),
+        (["--max-blksize", "7"], "--max-blksize"),
+        (["--max-windowsize", "0"], "--max-windowsize"),
+        (["--retries", "-1"], "--retries"),
+        (["--map", "=x"], "--map =x"),
+        (["--http", "[::1]"], "--http [::1]"),
+        (["--http-max-header-bytes", "10"], "--http-max-header-bytes"),
+        (["--log-format", "xml"], "--log-format"),
+        (["--log-level", "loud"], "unknown log level"),
+        (["--status", "x"], "--status x"),
+        (["--metrics", "x"], "--metrics x"),
+    ])
+    func refusedFlagsNameThemselves(_ flags: [String], _ message: String) {
+        do {
+            _ = try TFTPDaemon.parse(["--root", "/srv/tftp"] + flags)
+            Issue.record("accepted \(flags)")
+        } catch {
+            #expect(TFTPDaemon.message(for: error).contains(message))
+            #expect(TFTPDaemon.exitCode(for: error).rawValue == DaemonExit.usage.rawValue)
+        }
+    }
+
+    /// The help lists every exit status the daemon uses.
+    @Test func helpListsEveryExitStatus() {
+        for status in DaemonExit.allCases {
+            #expect(DaemonExit.help.contains("\(status.rawValue)"))
+        }
+    }
+}
