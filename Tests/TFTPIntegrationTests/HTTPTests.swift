@@ -3,7 +3,7 @@ import Glibc
 import Testing
 
 /// The HTTP listener of the real `tftpd` binary, with curl and with raw sockets: every
-/// status the README promises, keep-alive and pipelining, the limits, and the same
+/// status docs/http.md promises, keep-alive and pipelining, the limits, and the same
 /// refusals as TFTP for the same names.
 @Suite(.serialized) struct HTTPTests {
     let tree: ServedTree

@@ -60,7 +60,7 @@ import Testing
         return running
     }
 
-    /// `/api/transfers`, field by field (the README documents them).
+    /// `/api/transfers`, field by field (docs/operations.md documents them).
     @Test func apiReportsEveryTransferFieldByField() throws {
         let running = try runTransfers()
         _ = running

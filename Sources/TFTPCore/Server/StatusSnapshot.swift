@@ -1,5 +1,5 @@
 /// What `/api/transfers` answers and the status page shows, at one moment. The JSON field
-/// names are stable (README, "Status page"); times are milliseconds since the epoch.
+/// names are stable (docs/operations.md, "Status page"); times are milliseconds since the epoch.
 public struct StatusSnapshot: Sendable, Equatable {
     /// A transfer running now.
     public struct Active: Sendable, Equatable {
