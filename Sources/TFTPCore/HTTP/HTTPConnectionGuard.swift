@@ -55,7 +55,7 @@ final class HTTPConnectionGuard: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let bytes = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
         switch state {
         case .closed:
             return
@@ -71,8 +71,13 @@ final class HTTPConnectionGuard: ChannelInboundHandler {
             if lineLength == nil {
                 let view = bytes.readableBytesView
                 let end = view.firstIndex(of: UInt8(ascii: "\n"))
-                if let end { lineLength = count + (end - bytes.readerIndex) }
-                if requestLine.count < configuration.maxHeaderBytes { requestLine += view[..<(end ?? view.endIndex)] }
+                if let end {
+                    lineLength = count + (end - bytes.readerIndex)
+                    Self.readHigherMinorAsHTTP11(&bytes, lineEnd: end)
+                }
+                if requestLine.count < configuration.maxHeaderBytes {
+                    requestLine += bytes.readableBytesView[..<(end ?? bytes.writerIndex)]
+                }
             }
             let total = count + bytes.readableBytes
             state = .readingHead(bytes: total, requestLineLength: lineLength)
@@ -82,7 +87,22 @@ final class HTTPConnectionGuard: ChannelInboundHandler {
                 return reject(inRequestLine ? .uriTooLong : .requestHeaderFieldsTooLarge, context: context)
             }
         }
-        context.fireChannelRead(data)
+        context.fireChannelRead(wrapInboundOut(bytes))
+    }
+
+    /// RFC 9110 §2.5: a request line ending `HTTP/1.2` … `HTTP/1.9` is processed as HTTP/1.1
+    /// (the decoder knows 1.0 and 1.1 only, and would refuse it). `lineEnd` is the index of
+    /// the line's LF in `bytes`; the digit is rewritten when it is in this read.
+    static func readHigherMinorAsHTTP11(_ bytes: inout ByteBuffer, lineEnd: Int) {
+        var digit = lineEnd - 1
+        if digit >= bytes.readerIndex, bytes.getInteger(at: digit, as: UInt8.self) == UInt8(ascii: "\r") { digit -= 1 }
+        let prefix = Array("HTTP/1.".utf8)
+        guard digit - prefix.count >= bytes.readerIndex,
+            let minor = bytes.getInteger(at: digit, as: UInt8.self), minor >= UInt8(ascii: "2"),
+            minor <= UInt8(ascii: "9"),
+            bytes.getBytes(at: digit - prefix.count, length: prefix.count) == prefix
+        else { return }
+        bytes.setInteger(UInt8(ascii: "1"), at: digit)
     }
 
     /// A complete head reached the handler.

@@ -1,8 +1,9 @@
-/// HTTP dates (RFC 9110 §5.6.7): IMF-fixdate out, IMF-fixdate in (the obsolete RFC 850
-/// and asctime forms are not accepted; a date we cannot parse is ignored, as the RFC
-/// allows for If-Modified-Since).
+/// HTTP dates (RFC 9110 §5.6.7): IMF-fixdate out; in, the three forms a recipient must
+/// accept: IMF-fixdate, the obsolete RFC 850 form (two-digit year) and asctime. A date that
+/// is none of them is ignored, as the RFC allows for If-Modified-Since.
 public enum HTTPDate {
     private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let longDays = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT` for seconds since the epoch.
@@ -15,16 +16,46 @@ public enum HTTPDate {
             + "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) GMT"
     }
 
-    /// Seconds since the epoch for an IMF-fixdate, or nil.
-    public static func parse(_ text: String) -> Int? {
+    /// Seconds since the epoch, or nil:
+    /// - `Sun, 06 Nov 1994 08:49:37 GMT` (IMF-fixdate),
+    /// - `Sunday, 06-Nov-94 08:49:37 GMT` (RFC 850; a two-digit year more than 50 years after
+    ///   `now` is read as the most recent past year with those digits, RFC 9110 §5.6.7),
+    /// - `Sun Nov  6 08:49:37 1994` (asctime).
+    public static func parse(_ text: String, now: Int? = nil) -> Int? {
         let parts = text.split(separator: " ")
-        guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), parts[5] == "GMT",
-            let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])),
-            let year = Int(parts[3]), (1...31).contains(day), (1970...9999).contains(year)
-        else { return nil }
-        let clock = parts[4].split(separator: ":")
-        guard clock.count == 3, let hour = Int(clock[0]), let minute = Int(clock[1]), let second = Int(clock[2]),
-            (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second)
+        let day: Int?
+        let month: Int?
+        let year: Int?
+        let clock: Substring
+        if parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), parts[5] == "GMT",
+            days.contains(String(parts[0].dropLast()))
+        {
+            (day, month, year, clock) = (
+                Int(parts[1]), months.firstIndex(of: String(parts[2])), Int(parts[3]), parts[4]
+            )
+            guard parts[1].count == 2, parts[3].count == 4 else { return nil }
+        } else if parts.count == 4, parts[0].hasSuffix(","), parts[3] == "GMT",
+            longDays.contains(String(parts[0].dropLast()))
+        {
+            let date = parts[1].split(separator: "-", omittingEmptySubsequences: false)
+            guard date.count == 3, date[0].count == 2, date[2].count == 2, let short = Int(date[2]) else { return nil }
+            (day, month, clock) = (Int(date[0]), months.firstIndex(of: String(date[1])), parts[2])
+            let thisYear = civil(fromDays: (now ?? HTTPClock.now) / 86400).0
+            var full = thisYear - thisYear % 100 + short
+            if full > thisYear + 50 { full -= 100 }
+            year = full
+        } else if parts.count == 5, days.contains(String(parts[0])), text.count == 24 {
+            // asctime pads a one-digit day with a space: "Nov  6" splits like "Nov 16".
+            (month, day, clock, year) = (
+                months.firstIndex(of: String(parts[1])), Int(parts[2]), parts[3], Int(parts[4])
+            )
+        } else {
+            return nil
+        }
+        guard let day, let month, let year, (1...31).contains(day), (1970...9999).contains(year) else { return nil }
+        let time = clock.split(separator: ":", omittingEmptySubsequences: false)
+        guard time.count == 3, time.allSatisfy({ $0.count == 2 }), let hour = Int(time[0]), let minute = Int(time[1]),
+            let second = Int(time[2]), (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second)
         else { return nil }
         return days(fromCivil: year, month + 1, day) * 86400 + hour * 3600 + minute * 60 + second
     }

@@ -33,6 +33,9 @@ final class HTTPFileHandler: ChannelInboundHandler {
     private let logger: Logger
     private let metrics: ServerMetrics
     private var pending: Pending?
+    /// A response that ends the connection is on its way: requests after it (pipelined
+    /// behind it, or smuggled in a body whose framing was refused) are never answered.
+    private var closing = false
 
     init(
         root: ContentRoot, configuration: HTTPConfiguration, connectionGuard: HTTPConnectionGuard, logger: Logger,
@@ -48,13 +51,15 @@ final class HTTPFileHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            guard !closing else { return }
             connectionGuard.headReceived()
             pending = answer(head)
         case .body:
             break  // GET and HEAD bodies are read and dropped
         case .end:
-            guard let pending else { return }
+            guard let pending, !closing else { return }
             self.pending = nil
+            closing = !pending.plan.keepAlive
             respond(pending, context: context)
         }
     }
@@ -102,7 +107,9 @@ final class HTTPFileHandler: ChannelInboundHandler {
 
     private func respond(_ pending: Pending, context: ChannelHandlerContext) {
         let plan = pending.plan
-        let head = HTTPResponseHead(version: pending.head.version, status: plan.status, headers: plan.headers)
+        // HTTP/1.0 is answered as 1.0; 1.1 and any higher minor version as 1.1 (RFC 9110 §2.5).
+        let version = pending.head.version.minor == 0 ? HTTPVersion.http1_0 : .http1_1
+        let head = HTTPResponseHead(version: version, status: plan.status, headers: plan.headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         var handle: NIOFileHandle?
         switch plan.body {

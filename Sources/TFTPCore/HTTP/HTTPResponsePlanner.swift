@@ -53,23 +53,37 @@ public struct HTTPResponsePlanner: Sendable {
 
     private var isHead: Bool { head.method == .HEAD }
 
-    /// Version, method, Host and target checks, then the path through the sanitizer.
+    /// Version, framing, Host, method and target checks, then the path through the sanitizer.
     public func preflight() -> Preflight {
-        guard head.version.major == 1, head.version.minor <= 1 else {
+        // RFC 9110 §2.5: a higher minor version of HTTP/1 is served as HTTP/1.1.
+        guard head.version.major == 1 else {
             return .respond(answer(HTTPErrorResponse(.httpVersionNotSupported), close: true))
         }
         guard head.uri.utf8.count <= maxTargetLength else {
             return .respond(answer(HTTPErrorResponse(.uriTooLong), close: true))
         }
-        if head.version.minor == 1 && !head.headers.contains(name: "host") || head.headers["host"].count > 1 {
+        // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; what
+        // follows it on the connection cannot be trusted to be a request of its own.
+        if head.version.minor == 0 && head.headers.contains(name: "transfer-encoding") {
             return .respond(
-                answer(HTTPErrorResponse(.badRequest, note: "missing or repeated Host header"), close: true))
+                answer(HTTPErrorResponse(.badRequest, note: "Transfer-Encoding in HTTP/1.0"), close: true))
+        }
+        // RFC 9112 §3.2: 400 for a missing Host in HTTP/1.1, a repeated one, or an invalid value.
+        let hosts = head.headers["host"]
+        if head.version.minor >= 1 && hosts.isEmpty || hosts.count > 1 || !hosts.allSatisfy(HTTPHostField.isValid) {
+            return .respond(
+                answer(HTTPErrorResponse(.badRequest, note: "missing, repeated or invalid Host"), close: true))
         }
         switch head.method {
         case .GET, .HEAD:
             break
         case .RAW:
             return .respond(answer(HTTPErrorResponse(.notImplemented)))
+        case .CONNECT:
+            // The decoder takes what follows a CONNECT for a tunnel's bytes: nothing more on
+            // this connection can be read as a request.
+            return .respond(
+                answer(HTTPErrorResponse(.methodNotAllowed, extraHeaders: [("Allow", "GET, HEAD")]), close: true))
         default:
             return .respond(answer(HTTPErrorResponse(.methodNotAllowed, extraHeaders: [("Allow", "GET, HEAD")])))
         }
@@ -100,7 +114,10 @@ public struct HTTPResponsePlanner: Sendable {
         }
         headers.add(name: "Content-Type", value: ContentType.forName(file.name))
         var range: ByteRange = .none
-        if let value = head.headers.first(name: "range"), rangeApplies(etag: etag, lastModified: lastModified) {
+        // RFC 9110 §14.2: GET is the only method with range semantics; HEAD ignores Range.
+        if head.method == .GET, let value = head.headers.first(name: "range"),
+            rangeApplies(etag: etag, lastModified: lastModified)
+        {
             range = ByteRange.parse(value, size: file.size)
         }
         switch range {
@@ -185,7 +202,7 @@ public struct HTTPResponsePlanner: Sendable {
             let tags = noneMatch.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces }
             return tags.contains { $0 == "*" || Self.opaque($0) == Self.opaque(etag) }
         }
-        if let since = head.headers.first(name: "if-modified-since").flatMap(HTTPDate.parse) {
+        if let since = head.headers.first(name: "if-modified-since").flatMap({ HTTPDate.parse($0, now: now) }) {
             return modifiedSeconds <= since
         }
         return false

@@ -77,4 +77,17 @@ import Testing
         #expect(try written(channel).isEmpty)
         #expect(!channel.isActive)
     }
+
+    /// RFC 9110 §2.5: `HTTP/1.2` reaches the decoder as `HTTP/1.1`; nothing else changes.
+    @Test(arguments: [
+        ("GET / HTTP/1.2\r\n", "GET / HTTP/1.1\r\n"), ("GET / HTTP/1.9\n", "GET / HTTP/1.1\n"),
+        ("GET / HTTP/1.1\r\n", "GET / HTTP/1.1\r\n"), ("GET / HTTP/1.0\r\n", "GET / HTTP/1.0\r\n"),
+        ("GET / HTTP/2.2\r\n", "GET / HTTP/2.2\r\n"), ("GET /HTTP/1.2 HTTP/1.1\r\n", "GET /HTTP/1.2 HTTP/1.1\r\n"),
+        ("2\r\n", "2\r\n"),
+    ])
+    func higherMinorVersionsReadAsHTTP11(_ line: String, _ expected: String) {
+        var buffer = ByteBuffer(string: line)
+        HTTPConnectionGuard.readHigherMinorAsHTTP11(&buffer, lineEnd: buffer.writerIndex - 1)
+        #expect(String(buffer: buffer) == expected)
+    }
 }

@@ -51,3 +51,14 @@ import Testing
         #expect(HTTPParseErrorResponder.isWellFormedRequestLine(Array(line.utf8)) == wellFormed)
     }
 }
+
+extension HTTPParseErrorResponderTests {
+    /// 505 only for another major version; a line the decoder refused for its ending is 400.
+    @Test(arguments: [
+        ("GET / HTTP/2.0", true), ("GET / HTTP/0.9", true), ("GET /file", true), ("GET / HTTP/1.1", false),
+        ("GET / HTTP/1.1\r", false), ("GET / HTTP/x.y", false), ("GET / HTTP/20.0", false), ("garbage", false),
+    ])
+    func versionVerdicts(_ line: String, _ other: Bool) {
+        #expect(HTTPParseErrorResponder.namesAnotherMajorVersion(Array(line.utf8)) == other)
+    }
+}

@@ -154,4 +154,33 @@ import Testing
         guard case .serve(let path) = p.preflight() else { return }
         #expect(p.plan(file: file, path: path).status == .notFound)
     }
+
+    /// RFC 9110 §14.2: only GET has range semantics.
+    @Test func headIgnoresRange() {
+        let plan = served(planner(.HEAD, headers: [("Host", "x"), ("Range", "bytes=0-9")]))
+        #expect(plan.status == .ok)
+        #expect(plan.headers["Content-Length"] == ["1000"])
+        #expect(plan.headers["Content-Range"].isEmpty)
+    }
+
+    /// Framing and Host rules that end the connection after the answer.
+    @Test(arguments: [
+        (HTTPMethod.GET, HTTPVersion.http1_0, [("Transfer-Encoding", "chunked")], HTTPResponseStatus.badRequest),
+        (.GET, .http1_1, [("Host", "a b")], .badRequest),
+        (.GET, .http1_1, [("Host", "a"), ("Host", "b")], .badRequest),
+        (.CONNECT, .http1_1, [("Host", "example.com:443")], .methodNotAllowed),
+        (.GET, HTTPVersion(major: 2, minor: 0), [("Host", "a")], .httpVersionNotSupported),
+    ])
+    func refusedAndClosed(
+        _ method: HTTPMethod, _ version: HTTPVersion, _ headers: [(String, String)], _ status: HTTPResponseStatus
+    ) {
+        let plan = rejected(planner(method, version: version, headers: headers))
+        #expect(plan?.status == status)
+        #expect(plan?.keepAlive == false)
+        #expect(plan?.headers["Connection"] == ["close"])
+    }
+
+    @Test func higherMinorVersionIsServed() {
+        #expect(served(planner(version: HTTPVersion(major: 1, minor: 2))).status == .ok)
+    }
 }

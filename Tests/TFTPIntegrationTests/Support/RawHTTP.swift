@@ -85,6 +85,13 @@ final class RawHTTP {
         return response
     }
 
+    /// The first line of the next response, as sent (the rest stays unread).
+    func statusLine() -> String? {
+        while Self.find([13, 10], in: buffer) == nil { if !fill() { return nil } }
+        guard let end = Self.find([13, 10], in: buffer) else { return nil }
+        return String(decoding: buffer[..<end], as: UTF8.self)
+    }
+
     /// True when the server closed the connection (EOF) with nothing more to read.
     func closedByServer() -> Bool {
         buffer.isEmpty && !fill()
