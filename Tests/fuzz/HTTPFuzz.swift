@@ -1,12 +1,54 @@
-// libFuzzer target: HTTP request handling as the planner sees it: the input is split into
-// a request line and headers; the planner must answer every head without trapping, and a
-// served path must be sanitized. Ranges and dates are parsed from the same bytes.
+// libFuzzer target: HTTP request handling. The raw input goes through the request parser
+// (whole, then byte by byte: the same heads must come out) and every head it yields to the
+// planner; the input is also split into a request line and headers for the planner
+// directly. Nothing may trap, a served path must be sanitized, ranges must stay inside the
+// file. Ranges and dates are parsed from the same bytes.
+import NIOCore
 import NIOHTTP1
 import TFTPCore
 
+private func heads(_ bytes: UnsafeBufferPointer<UInt8>, piece: Int) -> [String] {
+    var parser = HTTPRequestParser(maxHeadBytes: 512, maxFields: 16)
+    var buffer = ByteBuffer()
+    var out: [String] = []
+    var offset = 0
+    while offset < bytes.count {
+        let end = min(bytes.count, offset + piece)
+        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+        offset = end
+        loop: while true {
+            switch parser.next(&buffer) {
+            case .request(let head):
+                out.append("\(head.method) \(head.uri) \(head.version) \(head.headers)")
+                let planner = HTTPResponsePlanner(head: head, now: 1_700_000_000)
+                if case .serve(let path) = planner.preflight() {
+                    _ = planner.plan(
+                        file: .init(name: path.components.last ?? [], size: 100, modified: (0, 0), inode: 1), path: path
+                    )
+                }
+            case .needMore:
+                break loop
+            case .failure(let failure):
+                out.append("failure \(failure.status.code)")
+                return out
+            }
+        }
+    }
+    return out
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    let raw = UnsafeBufferPointer(start: data, count: size)
+    let whole = heads(raw, piece: max(size, 1))
+    let split = heads(raw, piece: 1)
+    // Byte by byte, a failure may show earlier (a limit), never a different head.
+    if !split.starts(with: whole.filter { !$0.hasPrefix("failure") })
+        && !whole.starts(with: split.filter { !$0.hasPrefix("failure") })
+    {
+        fatalError("split input parsed differently: \(whole) vs \(split)")
+    }
+    let text = String(decoding: raw, as: UTF8.self)
     var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     let target = lines.isEmpty ? "/" : lines.removeFirst()
     var headers = HTTPHeaders()

@@ -17,8 +17,32 @@ public final class ContentFile: Sendable {
     public let modificationTime: (seconds: Int, nanoseconds: Int)
     public let inode: UInt64
     public let device: UInt64
+    /// What this file was when it was opened, to tell later whether a name still leads to
+    /// it unchanged (``ContentRoot/identity(of:)``).
+    public let identity: Identity
+
+    /// A file's identity and version: the same device and inode, size, modification and
+    /// change times (a chmod or a write moves the change time) and mode.
+    public struct Identity: Equatable, Sendable {
+        public var device: UInt64
+        public var inode: UInt64
+        public var size: Int64
+        public var modified: Int64
+        public var changed: Int64
+        public var mode: UInt32
+
+        init(_ info: stat) {
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modified = Int64(info.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(info.st_mtim.tv_nsec)
+            changed = Int64(info.st_ctim.tv_sec) &* 1_000_000_000 &+ Int64(info.st_ctim.tv_nsec)
+            mode = UInt32(info.st_mode)
+        }
+    }
 
     init(descriptor: Int32, info: stat) {
+        self.identity = Identity(info)
         self.descriptor = descriptor
         self.size = Int64(info.st_size)
         self.modificationTime = (Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec))

@@ -81,6 +81,28 @@ public final class ContentRoot: Sendable {
     }
 
     /// One name in a directory listing.
+    /// What `name` leads to now, without opening it: for a cache that must not serve a file
+    /// that was replaced, changed, made unreadable or deleted. nil when nothing is there, or
+    /// when this root's policy needs the door itself (symlinks refused, no openat2). Only an
+    /// identity equal to that of a file the door opened (same device and inode, size, times
+    /// and mode) may stand for it; the last component is not followed, so a symlink put in a
+    /// file's place never matches.
+    public func identity(of name: RequestPath) -> ContentFile.Identity? {
+        guard policy.followSymlinks, !policy.forceFallback, !name.components.isEmpty else { return nil }
+        var info = stat()
+        let result = name.relativePath.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars -> Int32 in
+                // relativePath has no NUL (the sanitizer refuses it); add the terminator.
+                withUnsafeTemporaryAllocation(of: CChar.self, capacity: chars.count + 1) { path in
+                    _ = path.initialize(from: chars)
+                    path[chars.count] = 0
+                    return fstatat(descriptor, path.baseAddress!, &info, AT_SYMLINK_NOFOLLOW)
+                }
+            }
+        }
+        return result == 0 ? ContentFile.Identity(info) : nil
+    }
+
     public struct DirectoryEntry: Equatable, Sendable {
         public var name: [UInt8]
         public var isDirectory: Bool

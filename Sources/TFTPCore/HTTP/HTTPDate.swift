@@ -1,3 +1,5 @@
+import Synchronization
+
 /// HTTP dates (RFC 9110 §5.6.7): IMF-fixdate out; in, the three forms a recipient must
 /// accept: IMF-fixdate, the obsolete RFC 850 form (two-digit year) and asctime. A date that
 /// is none of them is ignored, as the RFC allows for If-Modified-Since.
@@ -5,6 +7,18 @@ public enum HTTPDate {
     private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let longDays = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// The last second formatted for a Date header, shared by the event loops: a response
+    /// reads it under an uncontended lock instead of formatting the same second again.
+    private static let lastFormatted = Mutex<(seconds: Int, text: String)>((-1, ""))
+
+    /// ``format(_:)``, remembered for the current second (for the Date header of every response).
+    public static func formatNow(_ epochSeconds: Int) -> String {
+        if let text = lastFormatted.withLock({ $0.seconds == epochSeconds ? $0.text : nil }) { return text }
+        let text = format(epochSeconds)
+        lastFormatted.withLock { $0 = (epochSeconds, text) }
+        return text
+    }
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT` for seconds since the epoch.
     public static func format(_ epochSeconds: Int) -> String {

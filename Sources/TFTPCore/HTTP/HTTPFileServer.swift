@@ -7,8 +7,8 @@ import ServiceLifecycle
 
 /// The HTTP/1.1 sibling: serves the same root through the same door, GET and HEAD only.
 /// A `Service`: on graceful shutdown it stops accepting, lets responses in flight finish
-/// (idle keep-alive connections are closed at once, NIO's pipelining handler closes the
-/// others after their response) for up to the grace period, then closes what is left.
+/// (idle keep-alive connections are closed at once, the others after their response) for
+/// up to the grace period, then closes what is left.
 public struct HTTPFileServer: Service {
     public let configuration: HTTPConfiguration
     private let root: ContentRoot
@@ -67,10 +67,11 @@ public struct HTTPFileServer: Service {
 
     public func run() async throws {
         let connections = Connections()
+        let caches = makeCaches()
         var listeners: [any Channel] = []
         do {
             for address in configuration.listen {
-                listeners.append(try await bind(address, connections: connections))
+                listeners.append(try await bind(address, connections: connections, caches: caches))
             }
         } catch {
             for listener in listeners { try? await listener.close() }
@@ -107,7 +108,9 @@ public struct HTTPFileServer: Service {
         for connection in connections.all { try? await connection.close() }
     }
 
-    private func bind(_ address: ListenAddress, connections: Connections) async throws -> any Channel {
+    private func bind(
+        _ address: ListenAddress, connections: Connections, caches: [ObjectIdentifier: HTTPFileCache]
+    ) async throws -> any Channel {
         let configuration = configuration
         let root = root
         let logger = logger
@@ -117,6 +120,9 @@ public struct HTTPFileServer: Service {
             .serverChannelOption(.autoRead, value: false)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // One read per readiness: a second would only find the socket empty (a wasted
+            // system call per request on a keep-alive connection).
+            .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelInitializer { channel in
                 guard connections.admit(channel, limit: configuration.maxConnections) else {
                     logger.warning(
@@ -126,30 +132,23 @@ public struct HTTPFileServer: Service {
                 }
                 channel.closeFuture.whenComplete { _ in connections.remove(channel) }
                 return channel.eventLoop.makeCompletedFuture {
-                    let connectionGuard = HTTPConnectionGuard(configuration: configuration)
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(connectionGuard)
-                    var limits = NIOHTTPDecoderLimitConfiguration()
-                    limits.maxHeaderFieldSize = configuration.maxHeaderBytes
-                    limits.maxHeaderListSize = configuration.maxHeaderBytes
-                    limits.maxHeaderFieldCount = 256
-                    try sync.configureHTTPServerPipeline(
-                        position: .last,
-                        withPipeliningAssistance: true,
-                        withServerUpgrade: nil,
-                        withErrorHandling: false,
-                        withOutboundHeaderValidation: true,
-                        withEncoderConfiguration: .init(),
-                        withDecoderLimitConfiguration: limits
-                    )
-                    try sync.addHandler(HTTPParseErrorResponder(logger: logger, connectionGuard: connectionGuard))
-                    try sync.addHandler(
-                        HTTPFileHandler(
-                            root: root, configuration: configuration, connectionGuard: connectionGuard, logger: logger,
-                            metrics: metrics))
+                    let cache =
+                        caches[ObjectIdentifier(channel.eventLoop)] ?? HTTPFileCache(eventLoop: channel.eventLoop)
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTPConnectionHandler(
+                            root: root, configuration: configuration, cache: cache, logger: logger, metrics: metrics))
                 }
             }
             .bind(host: address.host, port: address.port)
             .get()
+    }
+
+    /// One file cache per event loop, touched only from its loop.
+    private func makeCaches() -> [ObjectIdentifier: HTTPFileCache] {
+        var caches: [ObjectIdentifier: HTTPFileCache] = [:]
+        for loop in group.makeIterator() {
+            caches[ObjectIdentifier(loop)] = HTTPFileCache(eventLoop: loop)
+        }
+        return caches
     }
 }

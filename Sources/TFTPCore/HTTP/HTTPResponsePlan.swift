@@ -1,7 +1,7 @@
 import NIOHTTP1
 
 /// What to answer to one HTTP request: decided by ``HTTPResponsePlanner`` (pure), carried
-/// out by ``HTTPFileHandler`` (which only writes).
+/// out by ``HTTPConnectionHandler`` (which only reads files and writes).
 public struct HTTPResponsePlan: Equatable, Sendable {
     public enum Body: Equatable, Sendable {
         case none
@@ -38,7 +38,7 @@ public struct HTTPResponsePlan: Equatable, Sendable {
     /// (`Connection: keep-alive` for an HTTP/1.0 client that asked to keep it).
     public static func commonHeaders(now: Int, keepAlive: Bool, keepAliveToken: Bool) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        headers.add(name: "Date", value: HTTPDate.format(now))
+        headers.add(name: "Date", value: HTTPDate.formatNow(now))
         headers.add(name: "X-Content-Type-Options", value: "nosniff")
         if !keepAlive {
             headers.add(name: "Connection", value: "close")

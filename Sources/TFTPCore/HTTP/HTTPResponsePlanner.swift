@@ -5,28 +5,31 @@ import NIOHTTP1
 /// requests (RFC 9110 §13: If-None-Match before If-Modified-Since, If-Range), single
 /// byte ranges (RFC 9110 §14), and the status for each ``ContentError``.
 public struct HTTPResponsePlanner: Sendable {
-    /// The facts about an opened file that a response depends on.
+    /// The facts about an opened file that a response depends on, with the header values
+    /// derived from them made once (a cached file keeps them).
     public struct FileFacts: Equatable, Sendable {
-        public var name: [UInt8]
-        public var size: Int64
-        public var modified: (seconds: Int, nanoseconds: Int)
-        public var inode: UInt64
+        public let name: [UInt8]
+        public let size: Int64
+        public let modified: (seconds: Int, nanoseconds: Int)
+        public let inode: UInt64
+        /// A strong validator: changes whenever the file is replaced or rewritten.
+        public let etag: String
+        public let lastModified: String
+        public let contentType: String
 
         public init(name: [UInt8], size: Int64, modified: (seconds: Int, nanoseconds: Int), inode: UInt64) {
             self.name = name
             self.size = size
             self.modified = modified
             self.inode = inode
+            let nanoseconds = UInt64(max(0, modified.seconds)) &* 1_000_000_000 &+ UInt64(max(0, modified.nanoseconds))
+            self.etag = "\"\(String(inode, radix: 16))-\(String(size, radix: 16))-\(String(nanoseconds, radix: 16))\""
+            self.lastModified = HTTPDate.format(modified.seconds)
+            self.contentType = ContentType.forName(name)
         }
 
         public static func == (a: Self, b: Self) -> Bool {
             a.name == b.name && a.size == b.size && a.modified == b.modified && a.inode == b.inode
-        }
-
-        /// A strong validator: changes whenever the file is replaced or rewritten.
-        public var etag: String {
-            let nanoseconds = UInt64(max(0, modified.seconds)) &* 1_000_000_000 &+ UInt64(max(0, modified.nanoseconds))
-            return "\"\(String(inode, radix: 16))-\(String(size, radix: 16))-\(String(nanoseconds, radix: 16))\""
         }
     }
 
@@ -80,8 +83,8 @@ public struct HTTPResponsePlanner: Sendable {
         case .RAW:
             return .respond(answer(HTTPErrorResponse(.notImplemented)))
         case .CONNECT:
-            // The decoder takes what follows a CONNECT for a tunnel's bytes: nothing more on
-            // this connection can be read as a request.
+            // What follows a CONNECT is meant as a tunnel's bytes, not as requests: nothing
+            // more is read on this connection.
             return .respond(
                 answer(HTTPErrorResponse(.methodNotAllowed, extraHeaders: [("Allow", "GET, HEAD")]), close: true))
         default:
@@ -104,7 +107,7 @@ public struct HTTPResponsePlanner: Sendable {
             return answer(HTTPErrorResponse(.notFound))
         }
         let etag = file.etag
-        let lastModified = HTTPDate.format(file.modified.seconds)
+        let lastModified = file.lastModified
         var headers = commonHeaders()
         headers.add(name: "Last-Modified", value: lastModified)
         headers.add(name: "ETag", value: etag)
@@ -112,7 +115,7 @@ public struct HTTPResponsePlanner: Sendable {
         if notModified(etag: etag, modifiedSeconds: file.modified.seconds) {
             return HTTPResponsePlan(status: .notModified, headers: headers, body: .none, keepAlive: head.isKeepAlive)
         }
-        headers.add(name: "Content-Type", value: ContentType.forName(file.name))
+        headers.add(name: "Content-Type", value: file.contentType)
         var range: ByteRange = .none
         // RFC 9110 §14.2: GET is the only method with range semantics; HEAD ignores Range.
         if head.method == .GET, let value = head.headers.first(name: "range"),

@@ -43,11 +43,16 @@ final class RawHTTP {
 
     /// Reads more bytes; false on EOF, error or timeout.
     private func fill() -> Bool {
+        read() > 0
+    }
+
+    /// One recv: the byte count, 0 at EOF or a reset, -1 when the timeout passed.
+    private func read() -> Int {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = recv(fd, &chunk, chunk.count, 0)
-        guard n > 0 else { return false }
-        buffer += chunk[..<n]
-        return true
+        if n > 0 { buffer += chunk[..<n] }
+        if n < 0 && errno != EAGAIN && errno != EWOULDBLOCK { return 0 }
+        return n
     }
 
     /// Reads up to `count` body bytes and nothing more (for aborting a download).
@@ -92,9 +97,10 @@ final class RawHTTP {
         return String(decoding: buffer[..<end], as: UTF8.self)
     }
 
-    /// True when the server closed the connection (EOF) with nothing more to read.
+    /// True when the server closed the connection (EOF or reset) with nothing more to read;
+    /// false when more bytes came or the timeout passed with the connection still open.
     func closedByServer() -> Bool {
-        buffer.isEmpty && !fill()
+        buffer.isEmpty && read() == 0
     }
 
     private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {

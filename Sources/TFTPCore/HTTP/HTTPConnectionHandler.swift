@@ -1,0 +1,369 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// One HTTP connection, the only handler in its pipeline: bytes in through
+/// ``HTTPRequestParser`` (pure), each request head to ``HTTPResponsePlanner`` (pure), files
+/// only through ``RequestPath`` and ``ContentRoot`` (the door TFTP uses) or the loop's
+/// ``HTTPFileCache``, and each answer out as one buffer (head and a small body together) or
+/// a head and a sendfile region. Pipelined requests are answered in order, as many as the
+/// socket takes; their answers leave in one write per read.
+///
+/// It also bounds what a connection may cost: a head must arrive within
+/// `headerTimeout` (else 408), an idle keep-alive connection closes after `idleTimeout`,
+/// and the parser refuses heads over the size limit (414/431). No decision about the
+/// protocol is made here.
+final class HTTPConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = IOData
+
+    /// Bodies up to this size are copied into the response instead of sent with sendfile.
+    static let copyLimit = HTTPFileCache.maxFileBytes
+
+    private let root: ContentRoot
+    private let configuration: HTTPConfiguration
+    private let cache: HTTPFileCache
+    private let logger: Logger
+    private let metrics: ServerMetrics
+    private let logsRequests: Bool
+    private var parser: HTTPRequestParser
+    /// Bytes read and not yet parsed.
+    private var input: ByteBuffer?
+    /// A response that ends the connection is on its way: nothing more is read or answered.
+    private var closing = false
+    /// Responses handed to the channel and not yet written (sendfile bodies only).
+    private var bodiesInFlight = 0
+    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
+    /// When the first byte of the head now arriving came.
+    private var headStarted: NIODeadline?
+    private var timer: Scheduled<Void>?
+    private var timerDue: NIODeadline?
+    /// The server is shutting down: the connection closes once the response in flight is out.
+    private var quiescing = false
+    private var context: ChannelHandlerContext?
+
+    init(
+        root: ContentRoot, configuration: HTTPConfiguration, cache: HTTPFileCache, logger: Logger,
+        metrics: ServerMetrics
+    ) {
+        self.root = root
+        self.configuration = configuration
+        self.cache = cache
+        self.logger = logger
+        self.logsRequests = logger.logLevel <= .info
+        self.metrics = metrics
+        self.parser = HTTPRequestParser(maxHeadBytes: configuration.maxHeaderBytes)
+    }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        lastActivity = context.eventLoop.now
+        if context.channel.isActive { armTimer() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        lastActivity = context.eventLoop.now
+        armTimer()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closing = true
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        let bytes = unwrapInboundIn(data)
+        lastActivity = context.eventLoop.now
+        if input == nil || input!.readableBytes == 0 {
+            input = bytes
+        } else {
+            var incoming = bytes
+            input!.writeBuffer(&incoming)
+        }
+        process(context: context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { process(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Graceful shutdown: an idle connection closes now, a busy one after its response.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
+        quiescing = true
+        if bodiesInFlight == 0 {
+            closing = true
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        closing = true
+        context.close(promise: nil)
+    }
+
+    // MARK: - Requests
+
+    /// Answers every complete request in the input, in order, while the socket takes more.
+    private func process(context: ChannelHandlerContext) {
+        guard var buffer = input else { return }
+        input = nil
+        var wrote = false
+        while !closing && context.channel.isWritable {
+            switch parser.next(&buffer) {
+            case .request(let head):
+                headStarted = nil
+                respond(to: head, context: context)
+                wrote = true
+            case .needMore:
+                if parser.isInsideHead(buffer) {
+                    if headStarted == nil {
+                        let now = context.eventLoop.now
+                        headStarted = now
+                        // The pending check may be the idle one, further away: bring it forward.
+                        if let due = timerDue, due > now + configuration.headerTimeout {
+                            timer?.cancel()
+                            timer = nil
+                            armTimer()
+                        }
+                    }
+                } else {
+                    headStarted = nil
+                }
+                if buffer.readableBytes > 0 {
+                    buffer.discardReadBytes()
+                    input = buffer
+                }
+                if wrote { context.flush() }
+                return
+            case .failure(let failure):
+                reject(failure.status, reason: "\(failure)", context: context)
+                return
+            }
+        }
+        if !closing, buffer.readableBytes > 0 { input = buffer }
+        if wrote { context.flush() }
+    }
+
+    private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let started = NIODeadline.now()
+        let planner = HTTPResponsePlanner(
+            head: head, now: HTTPClock.now, maxTargetLength: configuration.maxTargetLength,
+            filenameMap: configuration.filenameMap)
+        var file: ContentFile?
+        var content: ByteBuffer?
+        var plan: HTTPResponsePlan
+        switch planner.preflight() {
+        case .respond(let answer):
+            plan = answer
+        case .serve(let path):
+            if let entry = cache.lookup(path, root: root) {
+                plan = planner.plan(file: entry.facts, path: path)
+                content = entry.content
+            } else {
+                do {
+                    let opened = try root.open(path)
+                    let facts = HTTPResponsePlanner.FileFacts(
+                        name: path.components.last ?? [], size: opened.size, modified: opened.modificationTime,
+                        inode: opened.inode)
+                    plan = planner.plan(file: facts, path: path)
+                    file = opened
+                    if opened.size <= Int64(Self.copyLimit), !path.hasTrailingSeparator {
+                        var bytes = context.channel.allocator.buffer(capacity: Int(opened.size))
+                        try opened.read(into: &bytes, offset: 0, length: Int(opened.size))
+                        if bytes.readableBytes == Int(opened.size) {
+                            cache.insert(path, identity: opened.identity, facts: facts, content: bytes)
+                            content = bytes
+                        }
+                    }
+                } catch .directory {
+                    plan = directory(path, planner: planner)
+                } catch {
+                    plan = planner.refusal(error)
+                }
+            }
+        }
+        write(plan, to: head, content: content, file: file, started: started, context: context)
+    }
+
+    private func directory(_ path: RequestPath, planner: HTTPResponsePlanner) -> HTTPResponsePlan {
+        switch planner.directory(path, listing: configuration.listing) {
+        case .respond(let answer):
+            return answer
+        case .list:
+            do {
+                return planner.listing(DirectoryListing.html(title: path.relativePath, entries: try root.list(path)))
+            } catch {
+                return planner.refusal(error)
+            }
+        }
+    }
+
+    // MARK: - Writing
+
+    private func write(
+        _ plan: HTTPResponsePlan, to request: HTTPRequestHead, content: ByteBuffer?, file: ContentFile?,
+        started: NIODeadline, context: ChannelHandlerContext
+    ) {
+        // HTTP/1.0 is answered as 1.0, 1.1 (and a higher minor version, read as 1.1) as 1.1.
+        let version = request.version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 "
+        var out = context.channel.allocator.buffer(
+            capacity: 320 + (plan.bodyLength <= 65536 ? Int(plan.bodyLength) : 0))
+        out.writeString(version)
+        out.writeString(String(plan.status.code))
+        out.writeInteger(UInt8(ascii: " "))
+        out.writeString(plan.status.reasonPhrase)
+        out.writeStaticString("\r\n")
+        for (name, value) in plan.headers {
+            out.writeString(name)
+            out.writeStaticString(": ")
+            out.writeString(value)
+            out.writeStaticString("\r\n")
+        }
+        out.writeStaticString("\r\n")
+        var region: FileRegion?
+        var handle: NIOFileHandle?
+        switch plan.body {
+        case .none:
+            break
+        case .text(let text):
+            out.writeString(text)
+        case .file(let range):
+            let length = Int(range.upperBound - range.lowerBound)
+            if var content,
+                let slice = content.getSlice(at: content.readerIndex + Int(range.lowerBound), length: length)
+            {
+                content = slice
+                out.writeBuffer(&content)
+            } else if let file, length > 0 {
+                let descriptor = dup(file.descriptor)
+                guard descriptor >= 0 else {
+                    closing = true
+                    context.close(promise: nil)
+                    return
+                }
+                let fileHandle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
+                handle = fileHandle
+                region = FileRegion(
+                    fileHandle: fileHandle, readerIndex: Int(range.lowerBound), endIndex: Int(range.upperBound))
+            }
+        }
+        let keepAlive = plan.keepAlive && !quiescing
+        if !keepAlive { closing = true }
+        guard let region else {
+            if keepAlive {
+                context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
+            } else {
+                context.writeAndFlush(wrapOutboundOut(.byteBuffer(out))).assumeIsolated().whenComplete { _ in
+                    context.close(promise: nil)
+                }
+            }
+            finished(plan, request: request, started: started, error: nil, context: context)
+            return
+        }
+        bodiesInFlight += 1
+        context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.fileRegion(region)), promise: promise)
+        promise.futureResult.assumeIsolated().whenComplete { [self] result in
+            try? handle?.close()
+            bodiesInFlight -= 1
+            lastActivity = context.eventLoop.now
+            var failure: (any Error)?
+            if case .failure(let error) = result { failure = error }
+            finished(plan, request: request, started: started, error: failure, context: context)
+            if failure != nil || !keepAlive || quiescing { context.close(promise: nil) }
+        }
+    }
+
+    /// The one access-log line per request, and its count.
+    private func finished(
+        _ plan: HTTPResponsePlan, request: HTTPRequestHead, started: NIODeadline, error: (any Error)?,
+        context: ChannelHandlerContext
+    ) {
+        metrics.httpResponse(status: plan.status.code, bodyBytes: plan.bodyLength)
+        guard logsRequests else { return }
+        var metadata: Logger.Metadata = [
+            "client": "\(context.channel.remoteAddress?.display ?? "?")",
+            "method": "\(request.method.rawValue)",
+            "target": "\(request.uri.prefix(256))",
+            "status": "\(plan.status.code)",
+            "bytes": "\(plan.bodyLength)",
+            "duration_ms": "\(Double((NIODeadline.now() - started).nanoseconds / 10_000) / 100)",
+        ]
+        if let error { metadata["error"] = "\(error)" }
+        if let range = request.headers.first(name: "range") { metadata["range"] = "\(range.prefix(64))" }
+        logger.info("request", metadata: metadata)
+    }
+
+    /// A refusal from the parser or a timeout: the answer, then the end of the connection.
+    private func reject(_ status: HTTPResponseStatus, reason: String, context: ChannelHandlerContext) {
+        closing = true
+        input = nil
+        timer?.cancel()
+        timer = nil
+        metrics.httpResponse(status: status.code, bodyBytes: Int64(HTTPErrorResponse(status).text.utf8.count))
+        if logsRequests {
+            logger.info(
+                "request",
+                metadata: [
+                    "client": "\(context.channel.remoteAddress?.display ?? "?")", "status": "\(status.code)",
+                    "error": "\(reason)",
+                ])
+        }
+        let text = HTTPErrorResponse(status).serialized(now: HTTPClock.now)
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(string: text))))
+            .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    // MARK: - Timeouts
+
+    /// One scheduled check at a time; requests only move the deadlines it reads, so a busy
+    /// keep-alive connection does not schedule and cancel a task per request.
+    private func armTimer() {
+        guard timer == nil, let context, !closing else { return }
+        let now = context.eventLoop.now
+        var due = headStarted.map { $0 + configuration.headerTimeout } ?? lastActivity + configuration.idleTimeout
+        if due <= now { due = now + configuration.idleTimeout }  // a body still going out
+        timerDue = due
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) { [self] in
+            timer = nil
+            timerDue = nil
+            check()
+        }
+    }
+
+    private func check() {
+        guard let context, !closing else { return }
+        let now = context.eventLoop.now
+        if let headStarted {
+            if now >= headStarted + configuration.headerTimeout {
+                return reject(.requestTimeout, reason: "head not complete in time", context: context)
+            }
+        } else if bodiesInFlight == 0, now >= lastActivity + configuration.idleTimeout {
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        armTimer()
+    }
+}
