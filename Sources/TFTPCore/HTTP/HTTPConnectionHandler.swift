@@ -166,9 +166,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
         let started = NIODeadline.now()
+        let knownPath = cache.path(forTarget: head.uri)
         let planner = HTTPResponsePlanner(
             head: head, now: HTTPClock.now, maxTargetLength: configuration.maxTargetLength,
-            filenameMap: configuration.filenameMap)
+            filenameMap: configuration.filenameMap, knownPath: knownPath)
         var file: ContentFile?
         var content: ByteBuffer?
         var plan: HTTPResponsePlan
@@ -176,6 +177,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         case .respond(let answer):
             plan = answer
         case .serve(let path):
+            if knownPath == nil { cache.remember(path, forTarget: head.uri) }
             if let entry = cache.lookup(path, root: root) {
                 plan = planner.plan(file: entry.facts, path: path)
                 content = entry.content

@@ -34,7 +34,21 @@ final class HTTPFileCache: @unchecked Sendable {  // confined to `eventLoop`, ch
         self.maxTotalBytes = maxTotalBytes
     }
 
+    /// Request targets already decoded and sanitized into paths (a pure function of the
+    /// target and the name map, so never stale); emptied when it holds `maxEntries`.
+    private var paths: [String: RequestPath] = [:]
+
     var count: Int { entries.count }
+
+    func path(forTarget target: String) -> RequestPath? {
+        paths[target]
+    }
+
+    func remember(_ path: RequestPath, forTarget target: String) {
+        guard target.utf8.count <= 512 else { return }
+        if paths.count >= maxEntries { paths.removeAll(keepingCapacity: true) }
+        paths[target] = path
+    }
 
     /// The copy of `path`, when the name still leads to the same, unchanged file.
     func lookup(_ path: RequestPath, root: ContentRoot) -> Entry? {

@@ -47,8 +47,20 @@ public struct HTTPResponsePlanner: Sendable {
     /// `--map` rules, applied to the decoded path as they are to TFTP names.
     public let filenameMap: FilenameMap
 
-    public init(head: HTTPRequestHead, now: Int, maxTargetLength: Int = 4096, filenameMap: FilenameMap = .init()) {
+    /// Whether the client keeps the connection (its version and Connection header), read once.
+    private let keepAlive: Bool
+
+    /// The path this target was found to name before (the same target and map always name
+    /// the same path), so a hot URL is not decoded and sanitized again.
+    private let knownPath: RequestPath?
+
+    public init(
+        head: HTTPRequestHead, now: Int, maxTargetLength: Int = 4096, filenameMap: FilenameMap = .init(),
+        knownPath: RequestPath? = nil
+    ) {
         self.head = head
+        self.knownPath = knownPath
+        self.keepAlive = head.isKeepAlive
         self.now = now
         self.maxTargetLength = maxTargetLength
         self.filenameMap = filenameMap
@@ -90,7 +102,7 @@ public struct HTTPResponsePlanner: Sendable {
         default:
             return .respond(answer(HTTPErrorResponse(.methodNotAllowed, extraHeaders: [("Allow", "GET, HEAD")])))
         }
-        switch HTTPRequestTarget.path(head.uri, map: filenameMap) {
+        switch knownPath.map(Result.success) ?? HTTPRequestTarget.path(head.uri, map: filenameMap) {
         case .success(let path):
             return .serve(path)
         case .failure(.malformed):
@@ -113,7 +125,7 @@ public struct HTTPResponsePlanner: Sendable {
         headers.add(name: "ETag", value: etag)
         headers.add(name: "Accept-Ranges", value: "bytes")
         if notModified(etag: etag, modifiedSeconds: file.modified.seconds) {
-            return HTTPResponsePlan(status: .notModified, headers: headers, body: .none, keepAlive: head.isKeepAlive)
+            return HTTPResponsePlan(status: .notModified, headers: headers, body: .none, keepAlive: keepAlive)
         }
         headers.add(name: "Content-Type", value: file.contentType)
         var range: ByteRange = .none
@@ -129,7 +141,7 @@ public struct HTTPResponsePlanner: Sendable {
             headers.add(name: "Content-Length", value: String(bytes.count))
             return HTTPResponsePlan(
                 status: .partialContent, headers: headers, body: isHead ? .none : .file(bytes),
-                keepAlive: head.isKeepAlive)
+                keepAlive: keepAlive)
         case .unsatisfiable:
             return answer(
                 HTTPErrorResponse(.rangeNotSatisfiable, extraHeaders: [("Content-Range", "bytes */\(file.size)")]))
@@ -139,7 +151,7 @@ public struct HTTPResponsePlanner: Sendable {
             headers.add(name: "Content-Length", value: String(file.size))
             return HTTPResponsePlan(
                 status: .ok, headers: headers, body: isHead ? .none : .file(0..<file.size),
-                keepAlive: head.isKeepAlive)
+                keepAlive: keepAlive)
         }
     }
 
@@ -174,7 +186,7 @@ public struct HTTPResponsePlanner: Sendable {
         headers.add(name: "Content-Length", value: String(html.utf8.count))
         headers.add(name: "Cache-Control", value: "no-cache")
         return HTTPResponsePlan(
-            status: .ok, headers: headers, body: isHead ? .none : .text(html), keepAlive: head.isKeepAlive)
+            status: .ok, headers: headers, body: isHead ? .none : .text(html), keepAlive: keepAlive)
     }
 
     /// A file the door refused, as ``ContentError/httpError`` says.
@@ -185,7 +197,7 @@ public struct HTTPResponsePlanner: Sendable {
     /// An error answer (``HTTPErrorResponse``); `close` ends the connection after it even
     /// when the client would keep it.
     public func answer(_ response: HTTPErrorResponse, close: Bool = false) -> HTTPResponsePlan {
-        let keepAlive = !close && head.isKeepAlive
+        let keepAlive = !close && self.keepAlive
         return HTTPResponsePlan(
             status: response.status,
             headers: response.headers(now: now, keepAlive: keepAlive, keepAliveToken: head.version.minor == 0),
@@ -194,7 +206,7 @@ public struct HTTPResponsePlanner: Sendable {
 
     private func commonHeaders() -> HTTPHeaders {
         HTTPResponsePlan.commonHeaders(
-            now: now, keepAlive: head.isKeepAlive, keepAliveToken: head.version.minor == 0)
+            now: now, keepAlive: keepAlive, keepAliveToken: head.version.minor == 0)
     }
 
     /// RFC 9110 §13.1.2, §13.1.3: If-None-Match (weak comparison) wins over

@@ -84,4 +84,15 @@ import Testing
         #expect(try lookup("f9", root, cache) != nil)
         #expect(try lookup("f0", root, cache) == nil)
     }
+
+    @Test func rememberedTargetsAreBounded() throws {
+        let cache = HTTPFileCache(maxEntries: 2)
+        let path = try RequestPath(Array("a".utf8))
+        cache.remember(path, forTarget: "/a")
+        cache.remember(path, forTarget: "/b")
+        #expect(cache.path(forTarget: "/a") == path)
+        cache.remember(path, forTarget: "/c")
+        #expect(cache.path(forTarget: "/a") == nil)
+        #expect(cache.path(forTarget: "/c") == path)
+    }
 }

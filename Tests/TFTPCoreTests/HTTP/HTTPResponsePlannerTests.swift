@@ -183,4 +183,14 @@ import Testing
     @Test func higherMinorVersionIsServed() {
         #expect(served(planner(version: HTTPVersion(major: 1, minor: 2))).status == .ok)
     }
+
+    /// A remembered path stands for the target's decoding; everything else is still checked.
+    @Test func knownPathSkipsOnlyTheDecoding() throws {
+        let path = try RequestPath(Array("vmlinuz.efi".utf8))
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/vmlinuz.efi", headers: ["Host": "x"])
+        let planner = HTTPResponsePlanner(head: head, now: 0, knownPath: path)
+        #expect(planner.preflight() == .serve(path))
+        let noHost = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/vmlinuz.efi", headers: [:])
+        #expect(rejected(HTTPResponsePlanner(head: noHost, now: 0, knownPath: path))?.status == .badRequest)
+    }
 }
