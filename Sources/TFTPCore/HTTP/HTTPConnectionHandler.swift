@@ -102,7 +102,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { process(context: context) }
+        if context.channel.isWritable {
+            // Reading stopped while the client did not take its answers (see `process`).
+            try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+            process(context: context)
+        }
         context.fireChannelWritabilityChanged()
     }
 
@@ -160,7 +164,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
                 return
             }
         }
-        if !closing, buffer.readableBytes > 0 { input = buffer }
+        if !closing, buffer.readableBytes > 0 {
+            // The socket takes no more answers: stop reading until it does, so a client that
+            // pipelines without reading cannot make the input grow.
+            input = buffer
+            try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+        }
         if wrote { context.flush() }
     }
 

@@ -135,4 +135,18 @@ import Testing
         #expect(withoutDate(first) == withoutDate(second))
         #expect(first.hasSuffix(String(repeating: "A", count: 1000)))
     }
+
+    /// While the socket takes no more, requests wait unanswered (and reading stops); when it
+    /// drains, they are answered in order.
+    @Test func unwritableSocketHoldsRequests() throws {
+        let connection = try Connection()
+        connection.channel.isWritable = false
+        try connection.send("GET /sub/inner.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try connection.written().isEmpty)
+        connection.channel.isWritable = true
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        let answer = try connection.written()
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(answer.contains("HTTP/1.1 404 Not Found"))
+    }
 }
