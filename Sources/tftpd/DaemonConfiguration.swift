@@ -24,10 +24,10 @@ struct DaemonConfiguration {
 
     init(
         content: ContentOptions, listen: ListenOptions, transfer: TransferOptions, http: HTTPOptions,
-        operator: OperatorOptions, inheritedSockets: [CInt], coreCount: Int
+        operator: OperatorOptions, inheritedSockets: [CInt], coreCount: Int, remap: RemapRules? = nil
     ) {
         let gracePeriod = TimeAmount.seconds(Int64(transfer.gracePeriod))
-        let filenameMap = content.filenameMap
+        let filenameMap = content.filenameMap(remap: remap)
         self.status = `operator`.statusAddress
         self.metrics = `operator`.metricsAddress
         self.logLevel = `operator`.level
@@ -43,12 +43,14 @@ struct DaemonConfiguration {
             singlePort: listen.singlePort,
             portRange: listen.portRange.flatMap(ListenOptions.parsePortRange),
             filenameMap: filenameMap,
+            nameResolver: content.nameResolver,
             fitBlockSizeToMTU: transfer.maxBlksize == nil,
             inheritedSockets: inheritedSockets,
             threads: listen.threads ?? coreCount,
             board: status == nil ? nil : TransferBoard()
         )
-        self.http = http.configuration(gracePeriod: gracePeriod, filenameMap: filenameMap)
+        self.http = http.configuration(
+            gracePeriod: gracePeriod, filenameMap: filenameMap, nameResolver: content.nameResolver)
     }
 
     /// Every address the daemon binds, in the order it binds them.

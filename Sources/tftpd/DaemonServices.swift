@@ -45,6 +45,9 @@ struct DaemonServices {
         for rule in server.filenameMap.rules {
             logger.info("filename map", metadata: ["rule": "\(rule)"])
         }
+        if let remap = server.filenameMap.remap {
+            logger.info("remap file", metadata: ["rules": "\(remap.count)"])
+        }
 
         // Every listener binds (port 69 needs root), then waits at the gate; the last one
         // to arrive carries out the privilege plan, and only then is the first request read.
@@ -108,12 +111,15 @@ struct DaemonServices {
             )
         )
         // ServiceGroup starts a graceful shutdown on the first signal; a second one ends the
-        // remaining transfers at once (cancellation: each sends its client an ERROR).
+        // remaining transfers at once (cancellation: each sends its client an ERROR). The
+        // signals are trapped here, before anything runs, so that a busy start cannot let the
+        // first one pass uncounted and the second be taken for the first.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask {
                 var caught = 0
-                for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                for await signal in signals {
                     caught += 1
                     if caught == 2 {
                         logger.notice("second \(signal): ending running transfers now")

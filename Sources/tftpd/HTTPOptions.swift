@@ -40,7 +40,9 @@ struct HTTPOptions: ParsableArguments {
     var addresses: [ListenAddress] { http.compactMap { ListenAddress(parsing: $0) } }
 
     /// The listener's settings, or nil when HTTP is off.
-    func configuration(gracePeriod: TimeAmount, filenameMap: FilenameMap) -> HTTPConfiguration? {
+    func configuration(gracePeriod: TimeAmount, filenameMap: FilenameMap, nameResolver: NameResolver)
+        -> HTTPConfiguration?
+    {
         guard !addresses.isEmpty else { return nil }
         return HTTPConfiguration(
             listen: addresses,
@@ -50,7 +52,8 @@ struct HTTPOptions: ParsableArguments {
             idleTimeout: .seconds(Int64(httpIdleTimeout)),
             maxConnections: httpMaxConnections,
             gracePeriod: gracePeriod,
-            filenameMap: filenameMap
+            filenameMap: filenameMap,
+            nameResolver: nameResolver
         )
     }
 }

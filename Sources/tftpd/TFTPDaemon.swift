@@ -63,7 +63,7 @@ struct TFTPDaemon: ParsableCommand {
         let inherited = SocketActivation.takeInheritedSockets()
         let configuration = DaemonConfiguration(
             content: content, listen: listen, transfer: transfer, http: http, operator: operations,
-            inheritedSockets: inherited.datagram, coreCount: System.coreCount)
+            inheritedSockets: inherited.datagram, coreCount: System.coreCount, remap: try content.remapRules())
         let plan = PrivilegePlan.decide(user: privileges.user, allowRoot: privileges.allowRoot)
 
         if check {

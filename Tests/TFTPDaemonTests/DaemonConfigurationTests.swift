@@ -64,6 +64,14 @@ import Testing
         #expect(daemon.listeningServices == 4)
     }
 
+    @Test func nameRulesReachTFTPAndHTTP() throws {
+        let daemon = try configuration(["--case-insensitive", "--per-client-dir", "mac", "--http", ":8080"])
+        let expected = NameResolver(caseInsensitive: true, clientDirectory: .mac)
+        #expect(daemon.server.nameResolver == expected)
+        #expect(daemon.http?.nameResolver == expected)
+        #expect(try configuration([]).server.nameResolver.isPlain)
+    }
+
     @Test(arguments: [
         (["--listen", "nowhere"], "--listen nowhere"),
         (["--threads", "0"], "--threads"),
@@ -79,6 +87,8 @@ import Testing
         (["--log-level", "loud"], "unknown log level"),
         (["--status", "x"], "--status x"),
         (["--metrics", "x"], "--metrics x"),
+        (["--per-client-dir", "hostname"], "--per-client-dir hostname: expected ip or mac"),
+        (["--map-file", "/nonexistent/remap"], "--map-file /nonexistent/remap: cannot be read"),
     ])
     func refusedFlagsNameThemselves(_ flags: [String], _ message: String) {
         do {

@@ -10,7 +10,7 @@ extension ContentError {
         switch self {
         case .notFound, .outsideRoot: (.fileNotFound, "File not found")
         case .invalidName: (.accessViolation, "Access violation: invalid file name")
-        case .notReadable: (.accessViolation, "Access violation")
+        case .notReadable, .refusedByRule: (.accessViolation, "Access violation")
         case .directory, .notRegularFile: (.accessViolation, "Access violation: not a regular file")
         case .tooLarge: (.diskFull, "File too large for netascii mode")
         case .io: (.notDefined, "Read error")
@@ -24,7 +24,7 @@ extension ContentError {
         switch self {
         case .notFound, .outsideRoot: HTTPErrorResponse(.notFound)
         case .invalidName: HTTPErrorResponse(.badRequest, note: "invalid file name")
-        case .notReadable, .notRegularFile: HTTPErrorResponse(.forbidden)
+        case .notReadable, .notRegularFile, .refusedByRule: HTTPErrorResponse(.forbidden)
         case .directory: HTTPErrorResponse(.forbidden, note: "directory listing is off")
         case .tooLarge: HTTPErrorResponse(.payloadTooLarge)
         case .io: HTTPErrorResponse(.internalServerError)

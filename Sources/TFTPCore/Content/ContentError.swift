@@ -20,6 +20,9 @@ public enum ContentError: Error, Equatable, Sendable {
     case notRegularFile
     /// The file is too large for the requested transfer (netascii is encoded in memory).
     case tooLarge
+    /// A rule of the remap file (`--map-file`) refuses the name (its `a` flag), or the rules
+    /// looped.
+    case refusedByRule
     /// An I/O error while opening or reading; `errno` for the log only.
     case io(errno: Int32)
 }
@@ -34,6 +37,7 @@ extension ContentError: CustomStringConvertible {
         case .directory: "a directory"
         case .notRegularFile: "not a regular file"
         case .tooLarge: "too large"
+        case .refusedByRule: "refused by a remap rule"
         case .io(let errno): "I/O error (errno \(errno))"
         }
     }

@@ -86,10 +86,13 @@ public final class ContentRoot: Sendable {
     /// when this root's policy needs the door itself (symlinks refused, no openat2). Only an
     /// identity equal to that of a file the door opened (same device and inode, size, times
     /// and mode) may stand for it; the last component is not followed, so a symlink put in a
-    /// file's place never matches.
+    /// file's place never matches. The empty path is the root itself.
     public func identity(of name: RequestPath) -> ContentFile.Identity? {
-        guard policy.followSymlinks, !policy.forceFallback, !name.components.isEmpty else { return nil }
+        guard policy.followSymlinks, !policy.forceFallback else { return nil }
         var info = stat()
+        if name.components.isEmpty {
+            return fstat(descriptor, &info) == 0 ? ContentFile.Identity(info) : nil
+        }
         let result = name.relativePath.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { chars -> Int32 in
                 // relativePath has no NUL (the sanitizer refuses it); add the terminator.
@@ -113,6 +116,17 @@ public final class ContentRoot: Sendable {
     /// by default. Names starting with `.` are left out (hidden, and the temporary
     /// files of uploads in progress).
     public func list(_ name: RequestPath) throws(ContentError) -> [DirectoryEntry] {
+        try readDirectory(name, includeHidden: false).sorted { $0.name.lexicographicallyPrecedes($1.name) }
+    }
+
+    /// Every name in the directory `name` but `.` and `..`, unsorted: for finding a name
+    /// without regard to case (``NameResolver``). The directory is opened through the door,
+    /// so it is beneath the root.
+    public func names(in name: RequestPath) throws(ContentError) -> [[UInt8]] {
+        try readDirectory(name, includeHidden: true).map(\.name)
+    }
+
+    private func readDirectory(_ name: RequestPath, includeHidden: Bool) throws(ContentError) -> [DirectoryEntry] {
         let (fd, info) = try openAndStat(name)
         guard info.st_mode & S_IFMT == S_IFDIR else {
             Glibc.close(fd)
@@ -133,9 +147,10 @@ public final class ContentRoot: Sendable {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 Array(raw.prefix(while: { $0 != 0 }))
             }
-            guard let first = name.first, first != UInt8(ascii: ".") else { continue }
+            if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
+            guard includeHidden || name.first != UInt8(ascii: ".") else { continue }
             var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
-            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+            if !includeHidden && entry.pointee.d_type == UInt8(DT_UNKNOWN) {
                 // Never followed: a symlink is listed as a name, and where it leads is
                 // decided by the door when it is requested.
                 var target = stat()
@@ -145,10 +160,9 @@ public final class ContentRoot: Sendable {
             }
             entries.append(DirectoryEntry(name: name, isDirectory: isDirectory))
         }
-        return entries.sorted { $0.name.lexicographicallyPrecedes($1.name) }
+        return entries
     }
 
-    /// Opens beneath the root and fstats; the descriptor is closed if fstat fails.
     private func openAndStat(_ name: RequestPath) throws(ContentError) -> (Int32, stat) {
         let fd = try openDescriptor(name.relativePath)
         var info = stat()

@@ -7,8 +7,10 @@
 /// `/tftpboot/pxelinux.cfg/default` becomes `site-a/pxelinux.cfg/default`. Matching is on
 /// bytes, case-sensitive, after leading `/` are dropped from the name (and from the prefix),
 /// since clients differ in whether they send one (docs/protocol.md, "Names and paths").
-/// tftp-hpa's `--map-file` does the same job with regular expressions; prefixes cover the
-/// cases labs ask for and cannot be written wrong in surprising ways.
+///
+/// With `--map-file`, tftp-hpa's rule file (``RemapRules``) runs first, on the name as the
+/// client sent it (an HTTP path without its leading `/`), as tftp-hpa runs it; the prefix
+/// rules then apply to its result.
 public struct FilenameMap: Equatable, Sendable {
     public struct Rule: Equatable, Sendable, CustomStringConvertible {
         public var prefix: [UInt8]
@@ -34,13 +36,25 @@ public struct FilenameMap: Equatable, Sendable {
     }
 
     public var rules: [Rule]
+    /// tftp-hpa's rules from `--map-file`, applied first.
+    public var remap: RemapRules?
 
-    public init(_ rules: [Rule] = []) {
+    public init(_ rules: [Rule] = [], remap: RemapRules? = nil) {
         self.rules = rules
+        self.remap = remap
     }
 
-    /// The name after every rule; the name itself when there are no rules.
-    public func apply(_ name: [UInt8]) -> [UInt8] {
+    public static func == (a: Self, b: Self) -> Bool {
+        a.rules == b.rules && a.remap === b.remap
+    }
+
+    /// Whether the result depends on who asks (a remap rule uses the client's address).
+    public var dependsOnClient: Bool { remap?.dependsOnClient ?? false }
+
+    /// The name after the remap file and every prefix rule; the name itself when there are
+    /// no rules; `.refusedByRule` when a remap rule refuses it.
+    public func apply(_ name: [UInt8], client: Requester = .unknown) throws(ContentError) -> [UInt8] {
+        let name = try remap?.apply(name, client: client) ?? name
         guard !rules.isEmpty else { return name }
         var current = Array(name.drop { $0 == UInt8(ascii: "/") })
         for rule in rules where current.starts(with: rule.prefix) {

@@ -19,6 +19,8 @@ public struct HTTPConfiguration: Sendable {
     public var gracePeriod: TimeAmount
     /// `--map` rules, shared with TFTP.
     public var filenameMap: FilenameMap
+    /// Per-client directories and case-insensitive names, shared with TFTP.
+    public var nameResolver: NameResolver
 
     public init(
         listen: [ListenAddress],
@@ -29,7 +31,8 @@ public struct HTTPConfiguration: Sendable {
         idleTimeout: TimeAmount = .seconds(60),
         maxConnections: Int = 1024,
         gracePeriod: TimeAmount = .seconds(10),
-        filenameMap: FilenameMap = .init()
+        filenameMap: FilenameMap = .init(),
+        nameResolver: NameResolver = .init()
     ) {
         self.listen = listen
         self.listing = listing
@@ -40,5 +43,6 @@ public struct HTTPConfiguration: Sendable {
         self.maxConnections = maxConnections
         self.gracePeriod = gracePeriod
         self.filenameMap = filenameMap
+        self.nameResolver = nameResolver
     }
 }

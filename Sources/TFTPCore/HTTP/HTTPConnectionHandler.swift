@@ -47,6 +47,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     /// The server is shutting down: the connection closes once the response in flight is out.
     private var quiescing = false
     private var context: ChannelHandlerContext?
+    /// The client, for name rules that depend on it.
+    private var requester = Requester.unknown
 
     init(
         root: ContentRoot, configuration: HTTPConfiguration, cache: HTTPFileCache, logger: Logger,
@@ -65,6 +67,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        requester = context.channel.remoteAddress.flatMap(PeerAddress.init)?.requester ?? .unknown
         lastActivity = context.eventLoop.now
         if context.channel.isActive { armTimer() }
     }
@@ -175,10 +178,13 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
         let started = NIODeadline.now()
-        let knownPath = cache.path(forTarget: head.uri)
+        // A map that reads the client's address names different paths for different
+        // clients: nothing to remember then.
+        let remembers = !configuration.filenameMap.dependsOnClient
+        let knownPath = remembers ? cache.path(forTarget: head.uri) : nil
         let planner = HTTPResponsePlanner(
             head: head, now: HTTPClock.now, maxTargetLength: configuration.maxTargetLength,
-            filenameMap: configuration.filenameMap, knownPath: knownPath)
+            filenameMap: configuration.filenameMap, client: requester, knownPath: knownPath)
         var file: ContentFile?
         var content: ByteBuffer?
         var plan: HTTPResponsePlan
@@ -186,13 +192,15 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         case .respond(let answer):
             plan = answer
         case .serve(let path):
-            if knownPath == nil { cache.remember(path, forTarget: head.uri) }
-            if let entry = cache.lookup(path, root: root) {
+            if remembers, knownPath == nil { cache.remember(path, forTarget: head.uri) }
+            // The cache knows files by the path asked for: only when that is the file served.
+            let plainNames = configuration.nameResolver.isPlain
+            if plainNames, let entry = cache.lookup(path, root: root) {
                 plan = planner.plan(file: entry.facts, path: path)
                 content = entry.content
             } else {
                 do {
-                    let opened = try root.open(path)
+                    let opened = try configuration.nameResolver.open(path, client: requester, in: root)
                     let facts = HTTPResponsePlanner.FileFacts(
                         name: path.components.last ?? [], size: opened.size, modified: opened.modificationTime,
                         inode: opened.inode)
@@ -202,7 +210,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
                         var bytes = context.channel.allocator.buffer(capacity: Int(opened.size))
                         try opened.read(into: &bytes, offset: 0, length: Int(opened.size))
                         if bytes.readableBytes == Int(opened.size) {
-                            cache.insert(path, identity: opened.identity, facts: facts, content: bytes)
+                            if plainNames {
+                                cache.insert(path, identity: opened.identity, facts: facts, content: bytes)
+                            }
                             content = bytes
                         }
                     }

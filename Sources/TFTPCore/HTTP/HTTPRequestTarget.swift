@@ -15,7 +15,9 @@ public enum HTTPRequestTarget {
     /// is accepted for its path.
     /// `map` rewrites the decoded name before the sanitizer, as for TFTP; a directory URL
     /// keeps its trailing `/`.
-    public static func path(_ target: String, map: FilenameMap = .init()) -> Result<RequestPath, Problem> {
+    public static func path(
+        _ target: String, map: FilenameMap = .init(), client: Requester = .unknown
+    ) -> Result<RequestPath, Problem> {
         var bytes = Array(target.utf8)
         if let end = bytes.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
             bytes.removeSubrange(end...)
@@ -25,12 +27,12 @@ public enum HTTPRequestTarget {
         if schemeLength > 0 {
             let afterScheme = schemeLength
             guard let slash = bytes[afterScheme...].firstIndex(of: UInt8(ascii: "/")) else {
-                return decodeAndSanitize([UInt8(ascii: "/")], map: map)
+                return decodeAndSanitize([UInt8(ascii: "/")], map: map, client: client)
             }
             bytes.removeSubrange(..<slash)
         }
         guard bytes.first == UInt8(ascii: "/") else { return .failure(.malformed) }
-        return decodeAndSanitize(bytes, map: map)
+        return decodeAndSanitize(bytes, map: map, client: client)
     }
 
     /// The target's path as sent (still percent-encoded, without scheme and authority when
@@ -45,7 +47,9 @@ public enum HTTPRequestTarget {
         return (path, target[end...])
     }
 
-    private static func decodeAndSanitize(_ bytes: [UInt8], map: FilenameMap) -> Result<RequestPath, Problem> {
+    private static func decodeAndSanitize(
+        _ bytes: [UInt8], map: FilenameMap, client: Requester
+    ) -> Result<RequestPath, Problem> {
         var decoded: [UInt8] = []
         decoded.reserveCapacity(bytes.count)
         var index = 0
@@ -63,7 +67,11 @@ public enum HTTPRequestTarget {
             }
         }
         do {
-            return .success(try RequestPath(map.apply(decoded)))
+            // The remap file sees the name as a TFTP client would send it: no leading `/`.
+            let name = map.remap == nil || decoded.first != UInt8(ascii: "/") ? decoded : Array(decoded.dropFirst())
+            let mapped = try map.apply(name, client: client)
+            // A directory URL keeps its trailing `/` (a rule may have changed the rest).
+            return .success(try RequestPath(mapped))
         } catch {
             return .failure(.content(error))
         }

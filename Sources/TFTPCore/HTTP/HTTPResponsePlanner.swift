@@ -53,12 +53,15 @@ public struct HTTPResponsePlanner: Sendable {
     /// The path this target was found to name before (the same target and map always name
     /// the same path), so a hot URL is not decoded and sanitized again.
     private let knownPath: RequestPath?
+    /// Who asks, for name rules that depend on it.
+    public let client: Requester
 
     public init(
         head: HTTPRequestHead, now: Int, maxTargetLength: Int = 4096, filenameMap: FilenameMap = .init(),
-        knownPath: RequestPath? = nil
+        client: Requester = .unknown, knownPath: RequestPath? = nil
     ) {
         self.head = head
+        self.client = client
         self.knownPath = knownPath
         self.keepAlive = head.isKeepAlive
         self.now = now
@@ -102,7 +105,7 @@ public struct HTTPResponsePlanner: Sendable {
         default:
             return .respond(answer(HTTPErrorResponse(.methodNotAllowed, extraHeaders: [("Allow", "GET, HEAD")])))
         }
-        switch knownPath.map(Result.success) ?? HTTPRequestTarget.path(head.uri, map: filenameMap) {
+        switch knownPath.map(Result.success) ?? HTTPRequestTarget.path(head.uri, map: filenameMap, client: client) {
         case .success(let path):
             return .serve(path)
         case .failure(.malformed):

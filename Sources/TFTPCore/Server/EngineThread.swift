@@ -12,6 +12,7 @@ import NIOCore
 struct EngineSettings: Sendable {
     var transfer: ServerTransfer.Configuration
     var filenameMap: FilenameMap
+    var nameResolver: NameResolver
     var portRange: ClosedRange<Int>?
     var singlePort: Bool
     var root: ContentRoot
@@ -425,10 +426,12 @@ final class EngineThread: @unchecked Sendable {
     /// socket (or route the client in single-port mode), and start the machine.
     private func start(_ request: Request, client: PeerAddress, listener: Int, now: NIODeadline) {
         let map = settings.filenameMap
+        let resolver = settings.nameResolver
         let root = settings.root
         let content = Result { () throws(ContentError) -> ContentReader in
-            let path = try RequestPath(map.apply(request.filename))
-            return try ContentReader.make(try root.open(path), mode: request.mode)
+            let requester = client.requester
+            let path = try RequestPath(try map.apply(request.filename, client: requester))
+            return try ContentReader.make(try resolver.open(path, client: requester, in: root), mode: request.mode)
         }
         var configuration = settings.transfer
         if let mtu = listeners[listener].mtu {

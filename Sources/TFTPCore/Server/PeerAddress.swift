@@ -192,3 +192,22 @@ extension PeerAddress: TransferAddress {
         return with(port: 0)
     }
 }
+
+extension PeerAddress {
+    /// This client as the name rules see it (``Requester``): a mapped IPv4 address as IPv4.
+    public var requester: Requester {
+        if let v4 = ipv4 {
+            let bytes = withUnsafeBytes(of: v4) { Array($0) }
+            return Requester(
+                address: bytes.map(String.init).joined(separator: "."),
+                hex: bytes.map { Self.hexByte($0) }.joined(), isIPv6: false)
+        }
+        let bytes = withUnsafeBytes(of: (high, low)) { Array($0) }
+        return Requester(address: ipText, hex: bytes.map { Self.hexByte($0) }.joined(), isIPv6: true)
+    }
+
+    private static func hexByte(_ byte: UInt8) -> String {
+        let digits = Array("0123456789ABCDEF")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    }
+}

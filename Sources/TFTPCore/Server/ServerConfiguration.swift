@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     public var portRange: ClosedRange<Int>?
     /// `--map` rules applied to requested names before the path check.
     public var filenameMap: FilenameMap
+    /// Per-client directories and case-insensitive names (`--per-client-dir`, `--case-insensitive`).
+    public var nameResolver: NameResolver
     /// Cap each transfer's blksize to what fits the MTU of the listener's interface (the
     /// default of `tftpd` without `--max-blksize`; 1500 when the MTU cannot be found).
     public var fitBlockSizeToMTU: Bool
@@ -49,6 +51,7 @@ public struct ServerConfiguration: Sendable {
         singlePort: Bool = false,
         portRange: ClosedRange<Int>? = nil,
         filenameMap: FilenameMap = .init(),
+        nameResolver: NameResolver = .init(),
         fitBlockSizeToMTU: Bool = false,
         inheritedSockets: [CInt] = [],
         threads: Int = System.coreCount,
@@ -65,6 +68,7 @@ public struct ServerConfiguration: Sendable {
         self.singlePort = singlePort
         self.portRange = portRange
         self.filenameMap = filenameMap
+        self.nameResolver = nameResolver
         self.fitBlockSizeToMTU = fitBlockSizeToMTU
         self.inheritedSockets = inheritedSockets
         self.threads = max(1, threads)

@@ -77,6 +77,7 @@ public struct TFTPServer: Service {
                 listeners: used,
                 settings: EngineSettings(
                     transfer: configuration.transfer, filenameMap: configuration.filenameMap,
+                    nameResolver: configuration.nameResolver,
                     portRange: configuration.portRange, singlePort: configuration.singlePort, root: root,
                     logger: logger, metrics: metrics, readAheadBytes: configuration.readAheadBytes,
                     socketPoolCapacity: poolCapacity, board: configuration.board,

@@ -22,6 +22,7 @@ import Testing
         Row(error: .directory, tftp: .accessViolation, http: .forbidden),
         Row(error: .notRegularFile, tftp: .accessViolation, http: .forbidden),
         Row(error: .tooLarge, tftp: .diskFull, http: .payloadTooLarge),
+        Row(error: .refusedByRule, tftp: .accessViolation, http: .forbidden),
         Row(error: .io(errno: 5), tftp: .notDefined, http: .internalServerError),
     ]
 
@@ -44,9 +45,11 @@ import Testing
     @Test func tableCoversEveryCase() {
         for row in Self.table {
             switch row.error {
-            case .notFound, .outsideRoot, .invalidName, .notReadable, .directory, .notRegularFile, .tooLarge, .io: break
+            case .notFound, .outsideRoot, .invalidName, .notReadable, .directory, .notRegularFile, .tooLarge,
+                .refusedByRule, .io:
+                break
             }
         }
-        #expect(Set(Self.table.map { "\($0.error)".prefix(while: { $0 != "(" }) }).count == 8)
+        #expect(Set(Self.table.map { "\($0.error)".prefix(while: { $0 != "(" }) }).count == 9)
     }
 }
