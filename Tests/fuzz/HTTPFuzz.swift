@@ -14,7 +14,7 @@ private func heads(_ bytes: UnsafeBufferPointer<UInt8>, piece: Int) -> [String] 
     var offset = 0
     while offset < bytes.count {
         let end = min(bytes.count, offset + piece)
-        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+        buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[offset..<end]))
         offset = end
         loop: while true {
             switch parser.next(&buffer) {
