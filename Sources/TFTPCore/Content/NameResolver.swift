@@ -46,6 +46,9 @@ public struct NameResolver: Sendable, Equatable {
     /// folding): then a name can be cached by itself.
     public var isPlain: Bool { !caseInsensitive && clientDirectory == nil }
 
+    /// Whether where a name is looked for depends on who asks (a client directory).
+    public var dependsOnClient: Bool { clientDirectory != nil }
+
     /// The file `path` names for `client`: `DIR/path` in the client's directory if there is
     /// such a file, else `path`; each found without regard to case if asked. Only a missing
     /// file moves on to the next place; any other refusal is the answer.

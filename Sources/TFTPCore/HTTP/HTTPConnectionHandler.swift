@@ -67,7 +67,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        requester = context.channel.remoteAddress.flatMap(PeerAddress.init)?.requester ?? .unknown
+        if configuration.filenameMap.dependsOnClient || configuration.nameResolver.dependsOnClient {
+            requester = context.channel.remoteAddress.flatMap(PeerAddress.init)?.requester ?? .unknown
+        }
         lastActivity = context.eventLoop.now
         if context.channel.isActive { armTimer() }
     }
@@ -342,7 +344,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         input = nil
         timer?.cancel()
         timer = nil
-        metrics.httpResponse(status: status.code, bodyBytes: Int64(HTTPErrorResponse(status).text.utf8.count))
+        let response = HTTPErrorResponse(status)
+        metrics.httpResponse(status: status.code, bodyBytes: Int64(response.text.utf8.count))
         if logsRequests {
             logger.info(
                 "request",
@@ -351,7 +354,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
                     "error": "\(reason)",
                 ])
         }
-        let text = HTTPErrorResponse(status).serialized(now: HTTPClock.now)
+        let text = response.serialized(now: HTTPClock.now)
         context.writeAndFlush(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(string: text))))
             .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }

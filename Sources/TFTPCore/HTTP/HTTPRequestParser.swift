@@ -85,13 +85,12 @@ public struct HTTPRequestParser: Sendable {
             case .head:
                 return readHead(&buffer)
             case .body(let remaining):
-                let skip = Int(min(remaining, Int64(buffer.readableBytes)))
-                buffer.moveReaderIndex(forwardBy: skip)
-                guard remaining > Int64(skip) else {
+                let left = Self.drop(remaining, from: &buffer)
+                guard left > 0 else {
                     state = .head
                     continue
                 }
-                state = .body(remaining: remaining - Int64(skip))
+                state = .body(remaining: left)
                 return .needMore
             case .chunkSize:
                 guard let line = takeLine(&buffer, limit: 1024) else { return .needMore }
@@ -105,13 +104,12 @@ public struct HTTPRequestParser: Sendable {
                 let size = digits.reduce(Int64(0)) { $0 * 16 + Int64(Self.hexValue($1)!) }
                 state = size == 0 ? .trailers(bytes: 0) : .chunkData(remaining: size)
             case .chunkData(let remaining):
-                let skip = Int(min(remaining, Int64(buffer.readableBytes)))
-                buffer.moveReaderIndex(forwardBy: skip)
-                guard remaining > Int64(skip) else {
+                let left = Self.drop(remaining, from: &buffer)
+                guard left > 0 else {
                     state = .chunkDataEnd
                     continue
                 }
-                state = .chunkData(remaining: remaining - Int64(skip))
+                state = .chunkData(remaining: left)
                 return .needMore
             case .chunkDataEnd:
                 guard buffer.readableBytes >= 2 else { return .needMore }
@@ -125,6 +123,13 @@ public struct HTTPRequestParser: Sendable {
                 state = bytes.isEmpty ? .head : .trailers(bytes: count + bytes.count + 2)
             }
         }
+    }
+
+    /// Drops up to `count` body bytes from `buffer`; how many are still to come.
+    private static func drop(_ count: Int64, from buffer: inout ByteBuffer) -> Int64 {
+        let dropped = Int(min(count, Int64(buffer.readableBytes)))
+        buffer.moveReaderIndex(forwardBy: dropped)
+        return count - Int64(dropped)
     }
 
     private mutating func fail(_ failure: Failure) -> Next {

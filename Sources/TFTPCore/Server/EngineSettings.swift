@@ -5,6 +5,9 @@ struct EngineSettings: Sendable {
     var transfer: ServerTransfer.Configuration
     var filenameMap: FilenameMap
     var nameResolver: NameResolver
+    /// Whether a request's client must be known to find its file: only then is its address
+    /// made into text (``Requester``) for each request.
+    var namesDependOnClient: Bool { filenameMap.dependsOnClient || nameResolver.dependsOnClient }
     var portRange: ClosedRange<Int>?
     var singlePort: Bool
     var root: ContentRoot

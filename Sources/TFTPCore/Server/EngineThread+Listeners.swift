@@ -130,8 +130,8 @@ extension EngineThread {
         let map = settings.filenameMap
         let resolver = settings.nameResolver
         let root = settings.root
+        let requester = settings.namesDependOnClient ? client.requester : .unknown
         let content = Result { () throws(ContentError) -> ContentReader in
-            let requester = client.requester
             let path = try RequestPath(try map.apply(request.filename, client: requester))
             return try ContentReader.make(try resolver.open(path, client: requester, in: root), mode: request.mode)
         }
