@@ -49,6 +49,14 @@ struct ConfigurationCheck {
                 report(true, binding.flag, "\(binding.address) can be bound")
             }
         }
+        for interface in configuration.proxyDHCP?.interfaces ?? [] {
+            switch ProxyDHCPServer.check(interface: interface) {
+            case .success(let address):
+                report(true, "--proxy-dhcp", "\(interface) (\(address)): ports 67 and 4011 can be bound")
+            case .failure(let error):
+                report(false, "--proxy-dhcp", "\(error)")
+            }
+        }
         let inherited = configuration.server.inheritedSockets.count
         if inherited > 0 {
             report(true, "socket activation", "\(inherited) UDP socket(s) from systemd")

@@ -16,6 +16,7 @@ struct DaemonConfiguration {
 
     var server: ServerConfiguration
     var http: HTTPConfiguration?
+    var proxyDHCP: ProxyDHCPConfiguration?
     var metrics: ListenAddress?
     var status: ListenAddress?
     var logLevel: Logger.Level
@@ -24,7 +25,8 @@ struct DaemonConfiguration {
 
     init(
         content: ContentOptions, listen: ListenOptions, transfer: TransferOptions, http: HTTPOptions,
-        operator: OperatorOptions, inheritedSockets: [CInt], coreCount: Int, remap: RemapRules? = nil
+        proxy: ProxyDHCPOptions, operator: OperatorOptions, inheritedSockets: [CInt], coreCount: Int,
+        remap: RemapRules? = nil
     ) {
         let gracePeriod = TimeAmount.seconds(Int64(transfer.gracePeriod))
         let filenameMap = content.filenameMap(remap: remap)
@@ -51,6 +53,7 @@ struct DaemonConfiguration {
         )
         self.http = http.configuration(
             gracePeriod: gracePeriod, filenameMap: filenameMap, nameResolver: content.nameResolver)
+        self.proxyDHCP = proxy.configuration(httpListen: self.http?.listen ?? [])
     }
 
     /// Every address the daemon binds, in the order it binds them.
@@ -61,8 +64,9 @@ struct DaemonConfiguration {
             + (status.map { [Binding(flag: "--status", address: $0, transport: .tcp)] } ?? [])
     }
 
-    /// The services that bind before the privilege drop (TFTP, HTTP, metrics, status).
+    /// The services that bind before the privilege drop (TFTP, HTTP, proxyDHCP, metrics,
+    /// status).
     var listeningServices: Int {
-        1 + (http == nil ? 0 : 1) + (metrics == nil ? 0 : 1) + (status == nil ? 0 : 1)
+        1 + (http == nil ? 0 : 1) + (proxyDHCP == nil ? 0 : 1) + (metrics == nil ? 0 : 1) + (status == nil ? 0 : 1)
     }
 }

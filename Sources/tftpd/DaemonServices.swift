@@ -86,6 +86,23 @@ struct DaemonServices {
                             configuration: http, root: contentRoot, logger: logger, metrics: serverMetrics,
                             onListening: arrive)))
             }
+            if let proxy = configuration.proxyDHCP {
+                for interface in proxy.interfaces {
+                    // Say at the start what a client on the interface would be refused.
+                    let needsHTTP = proxy.plan.bootFiles.keys.contains(where: \.bootsOverHTTP)
+                    if needsHTTP, let address = ProxyDHCPServer.address(of: interface),
+                        proxy.site(for: address).httpPort == nil
+                    {
+                        logger.warning(
+                            "--proxy-dhcp: HTTP boot files but no --http listener on the interface's address; HTTP boot clients get no answer",
+                            metadata: ["interface": "\(interface)"])
+                    }
+                }
+                services.append(
+                    .init(
+                        service: ProxyDHCPServer(
+                            configuration: proxy, logger: logger, metrics: serverMetrics, onListening: arrive)))
+            }
             if let address = configuration.status, let board = server.board {
                 services.append(
                     .init(

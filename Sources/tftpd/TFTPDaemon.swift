@@ -31,6 +31,7 @@ struct TFTPDaemon: ParsableCommand {
     @OptionGroup(title: "TFTP listeners") var listen: ListenOptions
     @OptionGroup(title: "TFTP transfers") var transfer: TransferOptions
     @OptionGroup(title: "HTTP") var http: HTTPOptions
+    @OptionGroup(title: "proxyDHCP") var proxy: ProxyDHCPOptions
     @OptionGroup(title: "Operations") var operations: OperatorOptions
     @OptionGroup(title: "Privileges") var privileges: PrivilegeOptions
 
@@ -62,7 +63,7 @@ struct TFTPDaemon: ParsableCommand {
     func serve() async throws {
         let inherited = SocketActivation.takeInheritedSockets()
         let configuration = DaemonConfiguration(
-            content: content, listen: listen, transfer: transfer, http: http, operator: operations,
+            content: content, listen: listen, transfer: transfer, http: http, proxy: proxy, operator: operations,
             inheritedSockets: inherited.datagram, coreCount: System.coreCount, remap: try content.remapRules())
         let plan = PrivilegePlan.decide(user: privileges.user, allowRoot: privileges.allowRoot)
 

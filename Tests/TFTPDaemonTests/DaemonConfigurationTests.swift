@@ -11,6 +11,7 @@ import Testing
         let command = try TFTPDaemon.parse(["--root", "/srv/tftp"] + flags)
         return DaemonConfiguration(
             content: command.content, listen: command.listen, transfer: command.transfer, http: command.http,
+            proxy: command.proxy,
             operator: command.operations, inheritedSockets: inherited, coreCount: 6)
     }
 
@@ -64,6 +65,26 @@ import Testing
         #expect(daemon.listeningServices == 4)
     }
 
+    @Test func proxyDHCPFlags() throws {
+        let daemon = try configuration([
+            "--proxy-dhcp", "eth0", "--proxy-dhcp", "eth1", "--boot-file", "bios=undionly.kpxe",
+            "--boot-file", "efi-x64=ipxe.efi", "--boot-file", "efi-x64=snponly.efi", "--ipxe-script", "boot.ipxe",
+            "--http", "0.0.0.0:8080",
+        ])
+        let proxy = try #require(daemon.proxyDHCP)
+        #expect(proxy.interfaces == ["eth0", "eth1"])
+        // The last --boot-file for an architecture wins.
+        #expect(proxy.plan.bootFiles == [.bios: "undionly.kpxe", .efiX64: "snponly.efi"])
+        #expect(proxy.plan.iPXEScript == "boot.ipxe")
+        #expect(proxy.site(for: IPv4Address("192.0.2.1")!).httpURL(path: "x") == "http://192.0.2.1:8080/x")
+        #expect(daemon.listeningServices == 3)
+        #expect(try configuration([]).proxyDHCP == nil)
+        // An HTTP listener on another address is no use to the interface's clients.
+        let elsewhere = try configuration(["--proxy-dhcp", "eth0", "--boot-file", "bios=x", "--http", "192.0.2.9:80"])
+        #expect(elsewhere.proxyDHCP?.site(for: IPv4Address("192.0.2.1")!).httpPort == nil)
+        #expect(elsewhere.proxyDHCP?.site(for: IPv4Address("192.0.2.9")!).httpPort == 80)
+    }
+
     @Test func nameRulesReachTFTPAndHTTP() throws {
         let daemon = try configuration(["--case-insensitive", "--per-client-dir", "mac", "--http", ":8080"])
         let expected = NameResolver(caseInsensitive: true, clientDirectory: .mac)
@@ -89,6 +110,11 @@ import Testing
         (["--metrics", "x"], "--metrics x"),
         (["--per-client-dir", "hostname"], "--per-client-dir hostname: expected ip or mac"),
         (["--map-file", "/nonexistent/remap"], "--map-file /nonexistent/remap: cannot be read"),
+        (["--proxy-dhcp", "eth0"], "--proxy-dhcp needs at least one --boot-file"),
+        (["--boot-file", "bios=undionly.kpxe"], "need --proxy-dhcp IFACE"),
+        (["--ipxe-script", "boot.ipxe"], "need --proxy-dhcp IFACE"),
+        (["--proxy-dhcp", "eth0", "--boot-file", "amiga=x"], "--boot-file amiga=x: expected ARCH=FILE"),
+        (["--proxy-dhcp", "eth0", "--boot-file", "bios="], "--boot-file bios=: expected ARCH=FILE"),
     ])
     func refusedFlagsNameThemselves(_ flags: [String], _ message: String) {
         do {

@@ -333,6 +333,15 @@ import Testing
         #expect(bad.output.contains("FAIL  --root"))
         #expect(bad.output.contains("FAIL  --listen: 127.0.0.1:\(taken)"))
         #expect(bad.output.contains("configuration has 2 problem(s)"))
+
+        // A proxyDHCP interface that is not there is named.
+        let proxy = try ExternalTool.run(
+            [
+                Self.tftpd, "--root", tree.root, "--listen", "127.0.0.1:0", "--proxy-dhcp", "nosuchif0",
+                "--boot-file", "bios=undionly.kpxe", "--check",
+            ] + TFTPDProcess.privilegeArguments([]))
+        #expect(proxy.status == 1)
+        #expect(proxy.output.contains("FAIL  --proxy-dhcp: nosuchif0: no such interface"), "\(proxy.output)")
     }
 
     // MARK: - Block size default

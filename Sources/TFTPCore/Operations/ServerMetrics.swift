@@ -21,6 +21,8 @@ public final class ServerMetrics: Sendable {
     private let listenerDrops = Counter(label: "tftp_listener_drops_total")
     private let httpRequests = NIOLockedValueBox<[UInt: Counter]>([:])
     private let httpBytes = Counter(label: "http_body_bytes_sent_total")
+    private let proxyReplies: [String: Counter]
+    private let proxyIgnored: [ProxyIgnoreReason: Counter]
 
     public init() {
         var failed: [OutcomeLabel: Counter] = [:]
@@ -33,6 +35,30 @@ public final class ServerMetrics: Sendable {
             rejected[reason] = Counter(label: "tftp_requests_rejected_total", dimensions: [("reason", reason.rawValue)])
         }
         self.rejected = rejected
+        var proxyReplies: [String: Counter] = [:]
+        for architecture in ClientArchitecture.allCases {
+            for firmware in BootClient.Firmware.allCases {
+                proxyReplies["\(architecture.rawValue) \(firmware.rawValue)"] = Counter(
+                    label: "proxy_dhcp_replies_total",
+                    dimensions: [("architecture", architecture.rawValue), ("firmware", firmware.rawValue)])
+            }
+        }
+        self.proxyReplies = proxyReplies
+        var proxyIgnored: [ProxyIgnoreReason: Counter] = [:]
+        for reason in ProxyIgnoreReason.allCases {
+            proxyIgnored[reason] = Counter(label: "proxy_dhcp_ignored_total", dimensions: [("reason", reason.rawValue)])
+        }
+        self.proxyIgnored = proxyIgnored
+    }
+
+    /// The proxy answered a boot client (an offer on port 67 or an ACK on 4011).
+    func proxyReplied(_ client: BootClient) {
+        proxyReplies["\(client.architecture.rawValue) \(client.firmware.rawValue)"]?.increment()
+    }
+
+    /// The proxy stayed silent on a datagram.
+    func proxyIgnored(_ reason: ProxyIgnoreReason) {
+        proxyIgnored[reason]?.increment()
     }
 
     /// A request became a transfer.

@@ -66,6 +66,19 @@ final class UDPPeer {
         send(Array(packet.encoded().readableBytesView), port: port, host: host)
     }
 
+    /// The next datagram's bytes and its source port, or nil when none comes within the
+    /// bound (for protocols other than TFTP).
+    func receiveBytes() -> (bytes: [UInt8], port: Int)? {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let n = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &length) }
+        }
+        guard n >= 0 else { return nil }
+        return (Array(buffer[..<n]), Int(UInt16(bigEndian: address.sin_port)))
+    }
+
     /// The next datagram and its source port, or nil when none comes within the bound.
     func receive(nonBlocking: Bool = false) -> (packet: Result<Packet, PacketDecodingError>, port: Int)? {
         var buffer = [UInt8](repeating: 0, count: 65536)

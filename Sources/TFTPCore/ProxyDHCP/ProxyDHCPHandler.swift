@@ -1,0 +1,77 @@
+import Logging
+import NIOCore
+
+/// The thin driver of one proxy socket: datagram in, ``ProxyDecision`` asked, its reply
+/// sent where it says, a log line and the metrics. No decision is made here.
+final class ProxyDHCPHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    private let port: ProxyPort
+    private let plan: ProxyBootPlan
+    private let site: ProxySite
+    private let interface: String
+    private let logger: Logger
+    private let metrics: ServerMetrics
+
+    init(
+        port: ProxyPort, plan: ProxyBootPlan, site: ProxySite, interface: String, logger: Logger,
+        metrics: ServerMetrics
+    ) {
+        self.port = port
+        self.plan = plan
+        self.site = site
+        self.interface = interface
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let request: DHCPMessage
+        do {
+            request = try DHCPMessage.decode(envelope.data.readableBytesView)
+        } catch {
+            ignore(.malformed, from: envelope.remoteAddress, detail: "\(error)")
+            return
+        }
+        switch ProxyDecision.answer(request, on: port, plan: plan, site: site) {
+        case .failure(let reason):
+            ignore(reason, from: envelope.remoteAddress, detail: nil)
+        case .success(let reply):
+            let destination: SocketAddress
+            do {
+                switch reply.destination {
+                case .broadcast: destination = try SocketAddress(ipAddress: "255.255.255.255", port: 68)
+                case .relay(let relay): destination = try SocketAddress(ipAddress: "\(relay)", port: 67)
+                case .sender: destination = envelope.remoteAddress
+                }
+            } catch {
+                return
+            }
+            let bytes = context.channel.allocator.buffer(bytes: reply.message.encode())
+            context.writeAndFlush(
+                wrapOutboundOut(AddressedEnvelope(remoteAddress: destination, data: bytes)), promise: nil)
+            metrics.proxyReplied(reply.client)
+            logger.info(
+                reply.message.messageType == .offer ? "proxy offer" : "proxy ack",
+                metadata: [
+                    "interface": "\(interface)", "port": "\(port.rawValue)",
+                    "mac": "\(reply.client.hardwareAddressText)",
+                    "architecture": "\(reply.client.architecture.rawValue)",
+                    "firmware": "\(reply.client.firmware.rawValue)", "boot": "\(reply.told)",
+                    "next_server": "\(site.address)",
+                ])
+        }
+    }
+
+    private func ignore(_ reason: ProxyIgnoreReason, from sender: SocketAddress, detail: String?) {
+        metrics.proxyIgnored(reason)
+        var metadata: Logger.Metadata = [
+            "interface": "\(interface)", "port": "\(port.rawValue)", "from": "\(sender.ipAddress ?? "?")",
+            "reason": "\(reason.rawValue)",
+        ]
+        if let detail { metadata["detail"] = "\(detail)" }
+        logger.debug("proxy ignored", metadata: metadata)
+    }
+}

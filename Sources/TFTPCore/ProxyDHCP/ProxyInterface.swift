@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// One interface the proxy answers on: its name, its IPv4 address, and its two sockets,
+/// opened and bound before the privilege drop (port 67 needs root).
+///
+/// Port 67's socket is bound to 255.255.255.255, not to the wildcard: it receives the
+/// broadcasts boot clients send (DISCOVER, REQUEST), and never a unicast datagram meant for
+/// a DHCP server on the same host (a renewal), which a wildcard socket sharing the port
+/// could take from it. `SO_REUSEADDR` lets it share port 67 with such a server (dnsmasq
+/// sets it too); `SO_BINDTODEVICE` keeps both sockets to the named interface.
+struct ProxyInterface {
+    /// Why an interface cannot be served.
+    struct Failure: Error, CustomStringConvertible {
+        var interface: String
+        var reason: String
+        var description: String { "\(interface): \(reason)" }
+    }
+
+    var name: String
+    var address: IPv4Address
+    /// Bound to 255.255.255.255:67 on the interface.
+    var dhcpSocket: Int32
+    /// Bound to the interface's address, port 4011.
+    var bootServiceSocket: Int32
+
+    /// The first IPv4 address of the interface `name`, or nil when it has none.
+    static func address(of name: String) -> IPv4Address? {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return nil }
+        defer { freeifaddrs(list) }
+        var cursor = list
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let socketAddress = entry.pointee.ifa_addr, Int32(socketAddress.pointee.sa_family) == AF_INET,
+                String(cString: entry.pointee.ifa_name) == name
+            else { continue }
+            let v4 = UnsafeRawPointer(socketAddress).loadUnaligned(as: sockaddr_in.self)
+            return IPv4Address(value: UInt32(bigEndian: v4.sin_addr.s_addr))
+        }
+        return nil
+    }
+
+    /// Opens and binds both sockets on `name`; ports as given (67 and 4011 but in tests).
+    static func open(_ name: String, dhcpPort: UInt16 = 67, bootServicePort: UInt16 = 4011) throws(Failure)
+        -> ProxyInterface
+    {
+        guard let address = address(of: name) else {
+            throw Failure(interface: name, reason: "no such interface, or it has no IPv4 address")
+        }
+        var opened: [Int32] = []
+        do {
+            let dhcp = try socket(on: name, bound: .broadcast, port: dhcpPort, opened: &opened)
+            let boot = try socket(on: name, bound: address, port: bootServicePort, opened: &opened)
+            return ProxyInterface(name: name, address: address, dhcpSocket: dhcp, bootServiceSocket: boot)
+        } catch {
+            for descriptor in opened { close(descriptor) }
+            throw Failure(interface: name, reason: error.description)
+        }
+    }
+
+    private static func socket(
+        on name: String, bound address: IPv4Address, port: UInt16, opened: inout [Int32]
+    ) throws(UDPSocket.Failure) -> Int32 {
+        let descriptor = try UDPSocket.open(family: sa_family_t(AF_INET))
+        opened.append(descriptor)
+        try UDPSocket.set(descriptor, level: SOL_SOCKET, option: SO_REUSEADDR, 1)
+        try UDPSocket.set(descriptor, level: SOL_SOCKET, option: SO_BROADCAST, 1)
+        let result = name.withCString { pointer in
+            setsockopt(descriptor, SOL_SOCKET, SO_BINDTODEVICE, pointer, socklen_t(strlen(pointer) + 1))
+        }
+        guard result == 0 else { throw UDPSocket.Failure(operation: "SO_BINDTODEVICE \(name)", errno: errno) }
+        var v4 = sockaddr_in()
+        v4.sin_family = sa_family_t(AF_INET)
+        v4.sin_port = port.bigEndian
+        v4.sin_addr.s_addr = address.value.bigEndian
+        let bound = withUnsafePointer(to: &v4) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { throw UDPSocket.Failure(operation: "bind \(address):\(port)", errno: errno) }
+        return descriptor
+    }
+}
