@@ -54,7 +54,7 @@ struct ConfigurationCheck {
             case .success(let address):
                 report(true, "--proxy-dhcp", "\(interface) (\(address)): ports 67 and 4011 can be bound")
             case .failure(let error):
-                report(false, "--proxy-dhcp", "\(error)")
+                report(false, "--proxy-dhcp", "\(interface): \(error.reason)")
             }
         }
         let inherited = configuration.server.inheritedSockets.count

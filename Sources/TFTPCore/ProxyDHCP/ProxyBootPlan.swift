@@ -19,6 +19,13 @@ public struct ProxyBootPlan: Hashable, Sendable {
         bootFiles[architecture] ?? architecture.pxeCounterpart.flatMap { bootFiles[$0] }
     }
 
+    /// Whether some client would be told a URL on this server's HTTP listener: an HTTP boot
+    /// architecture's file, or the iPXE script, given as a name under the root.
+    public var needsHTTPListener: Bool {
+        let httpFiles = bootFiles.filter { $0.key.bootsOverHTTP }.values
+        return httpFiles.contains { !Self.isURL($0) } || iPXEScript.map { !Self.isURL($0) } ?? false
+    }
+
     /// Whether a value is a URL to pass on rather than a name under the root.
     static func isURL(_ value: String) -> Bool { value.contains("://") }
 }

@@ -40,7 +40,7 @@ public struct ProxyDHCPServer: Service {
 
     /// `--check`: opens and binds both sockets of an interface and closes them again; the
     /// interface's address, or why it cannot be served.
-    public static func check(interface: String) -> Result<IPv4Address, any Error> {
+    public static func check(interface: String) -> Result<IPv4Address, ProxyInterfaceError> {
         do {
             let opened = try ProxyInterface.open(interface)
             close(opened.dhcpSocket)

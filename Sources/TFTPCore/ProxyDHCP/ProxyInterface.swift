@@ -13,13 +13,6 @@
 /// could take from it. `SO_REUSEADDR` lets it share port 67 with such a server (dnsmasq
 /// sets it too); `SO_BINDTODEVICE` keeps both sockets to the named interface.
 struct ProxyInterface {
-    /// Why an interface cannot be served.
-    struct Failure: Error, CustomStringConvertible {
-        var interface: String
-        var reason: String
-        var description: String { "\(interface): \(reason)" }
-    }
-
     var name: String
     var address: IPv4Address
     /// Bound to 255.255.255.255:67 on the interface.
@@ -45,11 +38,11 @@ struct ProxyInterface {
     }
 
     /// Opens and binds both sockets on `name`; ports as given (67 and 4011 but in tests).
-    static func open(_ name: String, dhcpPort: UInt16 = 67, bootServicePort: UInt16 = 4011) throws(Failure)
+    static func open(_ name: String, dhcpPort: UInt16 = 67, bootServicePort: UInt16 = 4011) throws(ProxyInterfaceError)
         -> ProxyInterface
     {
         guard let address = address(of: name) else {
-            throw Failure(interface: name, reason: "no such interface, or it has no IPv4 address")
+            throw ProxyInterfaceError(interface: name, reason: "no such interface, or it has no IPv4 address")
         }
         var opened: [Int32] = []
         do {
@@ -58,7 +51,7 @@ struct ProxyInterface {
             return ProxyInterface(name: name, address: address, dhcpSocket: dhcp, bootServiceSocket: boot)
         } catch {
             for descriptor in opened { close(descriptor) }
-            throw Failure(interface: name, reason: error.description)
+            throw ProxyInterfaceError(interface: name, reason: error.description)
         }
     }
 

@@ -136,6 +136,14 @@ import Testing
         #expect(Self.answer(http, site: none).map(\.told) == .failure(.noHTTPListener))
     }
 
+    @Test func whenThePlanNeedsTheHTTPListener() {
+        #expect(!ProxyBootPlan(bootFiles: [.bios: "undionly.kpxe", .efiX64: "ipxe.efi"]).needsHTTPListener)
+        #expect(ProxyBootPlan(bootFiles: [.efiX64HTTP: "ipxe.efi"]).needsHTTPListener)
+        #expect(!ProxyBootPlan(bootFiles: [.efiX64HTTP: "http://192.0.2.9/ipxe.efi"]).needsHTTPListener)
+        #expect(ProxyBootPlan(bootFiles: [:], iPXEScript: "boot.ipxe").needsHTTPListener)
+        #expect(!ProxyBootPlan(bootFiles: [:], iPXEScript: "http://192.0.2.9/boot.ipxe").needsHTTPListener)
+    }
+
     @Test func iPXE() throws {
         let iPXE = Self.request(vendor: "PXEClient:Arch:00007:UNDI:003010", architecture: 7, userClass: "iPXE")
         #expect(try Self.answer(iPXE).get().told == "http://192.0.2.1/boot.ipxe")
