@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Logging
 import Testing
@@ -62,6 +63,41 @@ import Testing
         client.send(request.encode(), port: Int(bootPort))
         let again = try DHCPMessage.decode(try #require(client.receiveBytes()).bytes)
         #expect(again.messageType == .ack && again.bootFile == "ipxe.efi")
+    }
+
+    /// The real daemon, flags to metrics: `--proxy-dhcp lo` binds 255.255.255.255:67 and
+    /// 127.0.0.1:4011 (port 67 needs root); a plain client's message and a captured EDK2
+    /// boot service request; the ACK, the log line and both counters.
+    @Test(.enabled(if: geteuid() == 0, "needs root (port 67)"), .requires("curl"))
+    func daemonAnswersLogsAndCounts() throws {
+        let tree = try ServedTree()
+        let server = try TFTPDProcess(
+            root: tree.root,
+            arguments: ["--proxy-dhcp", "lo", "--boot-file", "efi-x64=ipxe.efi", "--metrics", "127.0.0.1:0"])
+        let metricsPort = try server.port(fromLogLineContaining: "serving metrics")
+        try server.waitForLog(containing: "proxyDHCP answering boot clients")
+        let client = try UDPPeer()
+        _ = try client.bindLoopback()
+        client.send(try capture("udhcpcDiscover"), port: 4011)
+        var request = try DHCPMessage.decode(try capture("edk2BootServiceRequest"))
+        request.clientAddress = IPv4Address("127.0.0.1")!
+        client.send(request.encode(), port: 4011)
+        let reply = try DHCPMessage.decode(try #require(client.receiveBytes()).bytes)
+        #expect(reply.messageType == .ack && reply.bootFile == "ipxe.efi")
+        let line = try server.waitForLog(containing: "proxy ack")
+        #expect(line.contains("mac=52:54:00:00:01:02") && line.contains("architecture=efi-x64"))
+        #expect(line.contains("firmware=pxe") && line.contains("boot=ipxe.efi") && line.contains("port=4011"))
+
+        let scrape = try ExternalTool.run(["curl", "-sS", "http://127.0.0.1:\(metricsPort)/metrics"])
+        let samples = Dictionary(
+            scrape.output.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
+                line.split(separator: " ").count == 2
+                    ? (String(line.split(separator: " ")[0]), String(line.split(separator: " ")[1])) : nil
+            },
+            uniquingKeysWith: { $1 })
+        #expect(samples[#"proxy_dhcp_replies_total{architecture="efi-x64",firmware="pxe"}"#] == "1")
+        #expect(samples[#"proxy_dhcp_ignored_total{reason="not-boot-client"}"#] == "1")
+        #expect(samples[#"proxy_dhcp_replies_total{architecture="bios",firmware="ipxe"}"#] == "0")
     }
 
     @Test func anInterfaceThatIsNotThereIsNamed() async throws {

@@ -21,7 +21,7 @@ public final class ServerMetrics: Sendable {
     private let listenerDrops = Counter(label: "tftp_listener_drops_total")
     private let httpRequests = NIOLockedValueBox<[UInt: Counter]>([:])
     private let httpBytes = Counter(label: "http_body_bytes_sent_total")
-    private let proxyReplies: [String: Counter]
+    private let proxyReplies: [ClientArchitecture: [BootClient.Firmware: Counter]]
     private let proxyIgnored: [ProxyIgnoreReason: Counter]
 
     public init() {
@@ -35,10 +35,10 @@ public final class ServerMetrics: Sendable {
             rejected[reason] = Counter(label: "tftp_requests_rejected_total", dimensions: [("reason", reason.rawValue)])
         }
         self.rejected = rejected
-        var proxyReplies: [String: Counter] = [:]
+        var proxyReplies: [ClientArchitecture: [BootClient.Firmware: Counter]] = [:]
         for architecture in ClientArchitecture.allCases {
             for firmware in BootClient.Firmware.allCases {
-                proxyReplies["\(architecture.rawValue) \(firmware.rawValue)"] = Counter(
+                proxyReplies[architecture, default: [:]][firmware] = Counter(
                     label: "proxy_dhcp_replies_total",
                     dimensions: [("architecture", architecture.rawValue), ("firmware", firmware.rawValue)])
             }
@@ -53,7 +53,7 @@ public final class ServerMetrics: Sendable {
 
     /// The proxy answered a boot client (an offer on port 67 or an ACK on 4011).
     func proxyReplied(_ client: BootClient) {
-        proxyReplies["\(client.architecture.rawValue) \(client.firmware.rawValue)"]?.increment()
+        proxyReplies[client.architecture]?[client.firmware]?.increment()
     }
 
     /// The proxy stayed silent on a datagram.

@@ -90,7 +90,7 @@ public struct ProxyDHCPServer: Service {
                     channels.append(channel)
                 }
                 logger.info(
-                    "proxyDHCP listening",
+                    "proxyDHCP answering boot clients",
                     metadata: [
                         "interface": "\(interface.name)", "address": "\(interface.address)",
                         "ports": "\(ports.dhcp),\(ports.bootService)",
