@@ -3,9 +3,9 @@
 public struct BootClient: Hashable, Sendable {
     /// Which boot firmware sent the request.
     public enum Firmware: String, Sendable, CaseIterable {
-        /// PXE firmware: vendor class `PXEClient...` (PXE 2.1 §2.2); fetches over TFTP.
+        /// PXE firmware: vendor class `PXEClient...` (PXE 2.1); fetches over TFTP.
         case pxe
-        /// UEFI HTTP boot: vendor class `HTTPClient...` (UEFI 2.5+ §24.7); fetches a URL.
+        /// UEFI HTTP boot: vendor class `HTTPClient...` (the UEFI specification's HTTP Boot chapter); fetches a URL.
         case http
         /// iPXE (user class `iPXE`, or its option 175): can fetch a script over HTTP, and
         /// must get one, or it would fetch iPXE again and loop.

@@ -4,7 +4,7 @@ extension DHCPMessage {
     /// 236 bytes of fixed fields, then the magic cookie.
     static let fixedLength = 236
     static let magicCookie: [UInt8] = [99, 130, 83, 99]
-    /// Replies are padded to the 300 bytes a BOOTP message has at least (RFC 1542 §3.1.1);
+    /// Replies are padded to the 300 bytes a BOOTP message has at least (RFC 1542);
     /// some PXE ROMs drop shorter ones.
     static let minimumReplyLength = 300
 

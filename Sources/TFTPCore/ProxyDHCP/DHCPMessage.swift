@@ -36,7 +36,7 @@ public struct DHCPMessage: Hashable, Sendable {
     }
 
     /// The bytes of every instance of option `code`, concatenated: a long option may be
-    /// split across several (RFC 3396 §7). Nil when absent.
+    /// split across several (RFC 3396). Nil when absent.
     public func option(_ code: UInt8) -> [UInt8]? {
         var found: [UInt8]?
         for option in options where option.code == code {

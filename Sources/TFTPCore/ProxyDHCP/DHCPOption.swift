@@ -15,7 +15,7 @@ public struct DHCPOption: Hashable, Sendable {
 
     /// Padding between options (RFC 2132 §3.1); no length byte.
     public static let pad: UInt8 = 0
-    /// Vendor-specific information (§8.4); PXE puts its sub-options here (PXE 2.1 §2.4).
+    /// Vendor-specific information (§8.4); PXE puts its sub-options here (PXE 2.1).
     public static let vendorSpecific: UInt8 = 43
     /// The requested address (§9.1).
     public static let requestedAddress: UInt8 = 50

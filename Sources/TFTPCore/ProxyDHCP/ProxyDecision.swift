@@ -1,6 +1,6 @@
-/// The proxyDHCP decision (PXE 2.1 §2.2.4 and §2.4), pure: a request, the port it came to,
-/// the boot plan and the interface's site in; a reply or the reason for silence out. The
-/// driver decides nothing.
+/// The proxyDHCP decision (PXE 2.1; the rules in docs/proxy-dhcp.md), pure: a request, the
+/// port it came to, the boot plan and the interface's site in; a reply or the reason for
+/// silence out. The driver decides nothing.
 ///
 /// The offer carries no address (`yiaddr` 0) and no lease, so it cannot compete with the
 /// network's DHCP server: PXE firmware takes its address from that server and its boot
@@ -50,7 +50,7 @@ public enum ProxyDecision {
             DHCPOption(DHCPOption.vendorClass, text: client.firmware == .http ? "HTTPClient" : "PXEClient"),
         ]
         if let uuid = request.option(DHCPOption.clientMachineIdentifier) {
-            // PXE 2.1 §2.2.4: the server echoes the client's machine identifier.
+            // PXE 2.1: the server echoes the client's machine identifier.
             reply.options.append(DHCPOption(DHCPOption.clientMachineIdentifier, uuid))
         }
         if client.firmware == .pxe && client.architecture == .bios {

@@ -1,4 +1,4 @@
-/// The two ports a proxyDHCP server answers on (PXE 2.1 §2.2.4).
+/// The two ports a proxyDHCP server answers on (PXE 2.1; docs/proxy-dhcp.md).
 public enum ProxyPort: UInt16, Sendable {
     /// Port 67, where clients broadcast DISCOVER and REQUEST; the proxy answers DISCOVER
     /// with an offer that carries no address, and REQUEST only when it names the proxy.
