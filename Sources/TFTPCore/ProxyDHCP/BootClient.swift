@@ -55,7 +55,7 @@ public struct BootClient: Hashable, Sendable {
         return UInt16(fields[index + 1])
     }
 
-    /// `52:54:00:12:34:56`, as log lines and the metrics' neighbours show it.
+    /// `52:54:00:12:34:56`, as the log lines show it.
     public var hardwareAddressText: String {
         hardwareAddress.map { byte in
             let digits = String(byte, radix: 16)
