@@ -87,22 +87,6 @@ struct DaemonServices {
                             onListening: arrive)))
             }
             if let proxy = configuration.proxyDHCP {
-                for interface in proxy.interfaces {
-                    // Say at the start what a client on the interface would be refused.
-                    guard let address = ProxyDHCPServer.address(of: interface),
-                        proxy.site(for: address).httpPort == nil
-                    else { continue }
-                    let metadata: Logger.Metadata = ["interface": "\(interface)", "address": "\(address)"]
-                    if proxy.plan.needsHTTPListener {
-                        logger.warning(
-                            "--proxy-dhcp: no --http listener on the interface's address, but a boot file or the iPXE script is a name to fetch over HTTP: those clients get no answer",
-                            metadata: metadata)
-                    } else {
-                        logger.info(
-                            "--proxy-dhcp: no --http listener on the interface's address: UEFI HTTP boot clients get no answer",
-                            metadata: metadata)
-                    }
-                }
                 services.append(
                     .init(
                         service: ProxyDHCPServer(

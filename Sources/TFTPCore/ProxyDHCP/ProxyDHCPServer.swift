@@ -33,11 +33,6 @@ public struct ProxyDHCPServer: Service {
         self.onListening = onListening
     }
 
-    /// The IPv4 address of an interface, or nil when it has none.
-    public static func address(of interface: String) -> IPv4Address? {
-        ProxyInterface.address(of: interface)
-    }
-
     /// `--check`: opens and binds both sockets of an interface and closes them again; the
     /// interface's address, or why it cannot be served.
     public static func check(interface: String) -> Result<IPv4Address, ProxyInterfaceError> {
@@ -88,6 +83,21 @@ public struct ProxyDHCPServer: Service {
                         .withBoundSocket(descriptor).get()
                     adopted.insert(descriptor)
                     channels.append(channel)
+                }
+                if site.httpPort == nil {
+                    // What a client on the interface would be refused, said once at the start.
+                    let metadata: Logger.Metadata = [
+                        "interface": "\(interface.name)", "address": "\(interface.address)",
+                    ]
+                    if configuration.plan.needsHTTPListener {
+                        logger.warning(
+                            "--proxy-dhcp: no --http listener on the interface's address, but a boot file or the iPXE script is a name to fetch over HTTP: those clients get no answer",
+                            metadata: metadata)
+                    } else {
+                        logger.info(
+                            "--proxy-dhcp: no --http listener on the interface's address: UEFI HTTP boot clients get no answer",
+                            metadata: metadata)
+                    }
                 }
                 logger.info(
                     "proxyDHCP answering boot clients",

@@ -62,20 +62,8 @@ struct ProxyInterface {
         opened.append(descriptor)
         try UDPSocket.set(descriptor, level: SOL_SOCKET, option: SO_REUSEADDR, 1)
         try UDPSocket.set(descriptor, level: SOL_SOCKET, option: SO_BROADCAST, 1)
-        let result = name.withCString { pointer in
-            setsockopt(descriptor, SOL_SOCKET, SO_BINDTODEVICE, pointer, socklen_t(strlen(pointer) + 1))
-        }
-        guard result == 0 else { throw UDPSocket.Failure(operation: "SO_BINDTODEVICE \(name)", errno: errno) }
-        var v4 = sockaddr_in()
-        v4.sin_family = sa_family_t(AF_INET)
-        v4.sin_port = port.bigEndian
-        v4.sin_addr.s_addr = address.value.bigEndian
-        let bound = withUnsafePointer(to: &v4) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0 else { throw UDPSocket.Failure(operation: "bind \(address):\(port)", errno: errno) }
+        try UDPSocket.bindToDevice(descriptor, name)
+        try UDPSocket.bind(descriptor, to: PeerAddress(address, port: port))
         return descriptor
     }
 }

@@ -55,6 +55,12 @@ public struct PeerAddress: Hashable, Sendable {
         self.scope = scope
     }
 
+    /// An IPv4 address and port (the proxyDHCP sockets).
+    init(_ address: IPv4Address, port: UInt16) {
+        // `low` holds the address as `sin_addr.s_addr` does: in network order.
+        self.init(family: sa_family_t(AF_INET), port: port, high: 0, low: UInt64(address.value.bigEndian), scope: 0)
+    }
+
     /// From NIO's address (listeners, tests); nil for a UNIX socket address.
     public init?(_ address: SocketAddress) {
         switch address {

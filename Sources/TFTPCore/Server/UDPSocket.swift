@@ -30,6 +30,15 @@ enum UDPSocket {
         guard result == 0 else { throw Failure(operation: "bind \(address.display)", errno: errno) }
     }
 
+    /// Restricts `fd` to one network interface (`SO_BINDTODEVICE`; no privilege needed
+    /// since Linux 5.7): it receives only what arrives there and sends only out of it.
+    static func bindToDevice(_ fd: Int32, _ interface: String) throws(Failure) {
+        let result = interface.withCString { name in
+            setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, socklen_t(strlen(name) + 1))
+        }
+        guard result == 0 else { throw Failure(operation: "SO_BINDTODEVICE \(interface)", errno: errno) }
+    }
+
     /// Sets an integer socket option.
     static func set(_ fd: Int32, level: Int32, option: Int32, _ value: Int32) throws(Failure) {
         var value = value

@@ -17,6 +17,14 @@ import Testing
 
     /// The per-client limit counts an IPv4 client once, whether it reached an IPv4 or a
     /// dual-stack listener.
+    /// The proxy's sockets are bound through an address made from DHCP's IPv4 form.
+    @Test func fromAnIPv4AddressAndPort() throws {
+        let made = PeerAddress(IPv4Address("192.0.2.1")!, port: 67)
+        #expect(try made == address("192.0.2.1", 67))
+        #expect(made.display == "192.0.2.1:67")
+        #expect(PeerAddress(.broadcast, port: 68).display == "255.255.255.255:68")
+    }
+
     @Test func hostIgnoresThePortAndTheIPv4Mapping() throws {
         #expect(try address("192.0.2.7", 1000).host == address("192.0.2.7", 2000).host)
         #expect(try address("::ffff:192.0.2.7", 1000).host == address("192.0.2.7", 1).host)
