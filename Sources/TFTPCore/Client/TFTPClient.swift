@@ -30,7 +30,7 @@ public struct TFTPClient: Sendable {
             // Room for the largest DATA we may accept plus one byte, so an oversize block
             // is seen as one (NIO's default of 2048 bytes would cut big blocks short).
             let capacity =
-                4
+                Packet.dataHeaderSize
                 + max(configuration.blockSize ?? NegotiatedOptions.defaultBlockSize, NegotiatedOptions.defaultBlockSize)
                 + 1
             channel = try await DatagramBootstrap(group: loop)

@@ -62,8 +62,27 @@ extension Packet {
         return string
     }
 
+    /// Bytes before a DATA packet's payload: its opcode and block number (RFC 1350 §5).
+    public static let dataHeaderSize = 4
+
+    /// Writes the header of DATA `block` at `frame`, where its payload follows (the one
+    /// writer of that header: ``encode(into:)`` and the engine's read-ahead frames use it).
+    @inlinable
+    public static func storeDataHeader(block: UInt16, at frame: UnsafeMutableRawPointer) {
+        frame.storeBytes(of: Opcode.data.rawValue.bigEndian, as: UInt16.self)
+        frame.storeBytes(of: block.bigEndian, toByteOffset: 2, as: UInt16.self)
+    }
+
     /// Appends the wire form of this packet to `buffer`.
     public func encode(into buffer: inout ByteBuffer) {
+        if case .data(let block, var payload) = self {
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.dataHeaderSize) { bytes in
+                Self.storeDataHeader(block: block, at: bytes.baseAddress!)
+                return Self.dataHeaderSize
+            }
+            buffer.writeBuffer(&payload)
+            return
+        }
         buffer.writeInteger(opcode.rawValue)
         switch self {
         case .readRequest(let request), .writeRequest(let request):
@@ -72,9 +91,8 @@ extension Packet {
             buffer.writeString(request.mode.rawValue)
             buffer.writeInteger(UInt8(0))
             Self.encode(request.options, into: &buffer)
-        case .data(let block, var payload):
-            buffer.writeInteger(block)
-            buffer.writeBuffer(&payload)
+        case .data:
+            break  // written above
         case .ack(let block):
             buffer.writeInteger(block)
         case .error(let code, let message):
@@ -95,7 +113,7 @@ extension Packet {
 
     private var encodedSizeHint: Int {
         switch self {
-        case .data(_, let payload): 4 + payload.readableBytes
+        case .data(_, let payload): Self.dataHeaderSize + payload.readableBytes
         case .ack: 4
         default: 64
         }

@@ -51,6 +51,11 @@ public struct ServerTransfer: Sendable {
         /// The client never acknowledged the first packet, nor late while the transfer was
         /// suspended: a client that went away, or a spoofed request.
         case unacknowledged
+        /// The client asked for something else from the same address and port: it has moved
+        /// on (its process ended and the port was handed to the next one, or it gave up on
+        /// this transfer), so this one ends silently (docs/protocol.md, "Transfer IDs and
+        /// repeated requests").
+        case superseded
         /// The client sent a packet that has no place in a read transfer.
         case protocolViolation(Opcode)
         /// Reading the content failed after the transfer began (the file shrank, I/O error).
@@ -364,6 +369,14 @@ public struct ServerTransfer: Sendable {
     public mutating func endSuspension() -> Action {
         guard isSuspended else { return .wait }
         return finish(.unacknowledged, send: nil)
+    }
+
+    /// The same client address and port asked for something else (``Outcome/superseded``):
+    /// the transfer ends without a word, since the client's port now belongs to its new
+    /// request and an ERROR there would end that one.
+    public mutating func supersede() -> Action {
+        if case .finished = state { return .wait }
+        return finish(.superseded, send: nil)
     }
 
     /// The transfer's socket failed under it (closed, or aborted by the kernel as

@@ -9,138 +9,161 @@ import NIOCore
 #endif
 
 /// An engine thread's transfers that wait for room in the send buffer, and how a transfer
-/// ends (its log line, its counters, its socket back to the pool).
+/// ends (its line, its counters, its last ERROR, its socket).
 extension EngineThread {
-    /// Waits for room in the transfer's send buffer (EPOLLOUT on its socket or, in
-    /// single-port mode, on the listener's).
-    func block(_ transfer: EngineTransfer) {
-        guard !transfer.waitsForWritable else { return }
-        transfer.waitsForWritable = true
-        settings.metrics.sendBufferFull()
+    /// A last ERROR that found the send buffer full: sent when the socket is writable, or
+    /// dropped after ``EngineThread/farewellTime``. An own socket closes after it.
+    struct Farewell {
+        var descriptor: Int32
+        var bytes: [UInt8]
+        var client: PeerAddress
+        var deadline: UInt64
+        var closesSocket: Bool
+        /// The listener whose socket it is (single-port mode), if any.
+        var listener: Int?
+    }
+
+    /// Moves the transfer to `new` sending state and asks epoll for writability exactly
+    /// while it is blocked (on its own socket, or in single-port mode on the listener's).
+    func setSending(_ transfer: EngineTransfer, _ new: EngineTransfer.Sending) {
+        transfer.sending = new
+        let wants = transfer.isBlocked
+        guard wants != transfer.watchesWritable else { return }
+        transfer.watchesWritable = wants
+        if wants { settings.metrics.sendBufferFull() }
         if transfer.ownsSocket {
             _ = ctftp_epoll_modify(
-                epoll, transfer.socket, EPOLLIN.rawValue | EPOLLOUT.rawValue, UInt64(transfer.socket))
-        } else {
-            if blockedOnListener[transfer.listener].isEmpty {
-                let descriptor = listeners[transfer.listener].descriptor
-                _ = ctftp_epoll_modify(
-                    epoll, descriptor, EPOLLIN.rawValue | EPOLLOUT.rawValue,
-                    Self.listenerTag | UInt64(transfer.listener))
-            }
+                epoll, transfer.descriptor, EPOLLIN.rawValue | (wants ? EPOLLOUT.rawValue : 0),
+                EpollTag.socket(transfer.descriptor).rawValue)
+        } else if wants {
             blockedOnListener[transfer.listener].append(transfer.slot)
-        }
-    }
-
-    func unblock(_ transfer: EngineTransfer) {
-        guard transfer.waitsForWritable else { return }
-        transfer.waitsForWritable = false
-        if transfer.ownsSocket {
-            _ = ctftp_epoll_modify(epoll, transfer.socket, EPOLLIN.rawValue, UInt64(transfer.socket))
+            watchListener(transfer.listener)
         } else {
             blockedOnListener[transfer.listener].removeAll { $0 == transfer.slot }
-            if blockedOnListener[transfer.listener].isEmpty {
-                let descriptor = listeners[transfer.listener].descriptor
-                _ = ctftp_epoll_modify(
-                    epoll, descriptor, EPOLLIN.rawValue, Self.listenerTag | UInt64(transfer.listener))
-            }
+            watchListener(transfer.listener)
         }
     }
 
-    /// The socket has room again: send what was pending.
-    func resume(_ transfer: EngineTransfer) {
-        if let pending = transfer.pending {
-            transfer.pending = nil
-            switch pending {
-            case .window(let window, let sent):
-                transmit(window, from: sent, for: transfer)
-            case .packet(let bytes):
-                let error = bytes.withUnsafeBytes { UDPSocket.send(transfer.socket, $0, to: transfer.client) }
-                if error == EAGAIN { transfer.pending = pending }
-            }
-        }
-        guard transfer.pending == nil else { return }
-        unblock(transfer)
-        if transfer.lingering { release(transfer) }
+    /// Asks epoll for the listener's writability while a transfer or a farewell waits on it.
+    func watchListener(_ index: Int) {
+        let wants = !blockedOnListener[index].isEmpty || farewells.contains { $0.listener == index }
+        _ = ctftp_epoll_modify(
+            epoll, listeners[index].descriptor, EPOLLIN.rawValue | (wants ? EPOLLOUT.rawValue : 0),
+            EpollTag.listener(index).rawValue)
     }
 
-    func resumeBlocked(onListener index: Int) {
+    /// The transfer's socket has room again: send what was pending.
+    func writable(_ transfer: EngineTransfer) {
+        guard case .blocked(let pending) = transfer.sending else { return setSending(transfer, transfer.sending) }
+        // Stays registered while sending; unregistered below if nothing is left.
+        transfer.sending = .idle
+        switch pending {
+        case .window(let window, let sent):
+            transmit(window, from: sent, for: transfer)
+        case .packet(let bytes):
+            if bytes.withUnsafeBytes({ UDPSocket.send(transfer.descriptor, $0, to: transfer.client) }) == EAGAIN {
+                transfer.sending = .blocked(pending)
+            }
+        }
+        setSending(transfer, transfer.sending)
+    }
+
+    func listenerWritable(_ index: Int) {
+        flushFarewells(on: listeners[index].descriptor)
         for slot in blockedOnListener[index] {
-            guard let transfer = slots[slot] else { continue }
-            resume(transfer)
-            if transfer.pending != nil { return }
+            guard let transfer = io[slot] else { continue }
+            writable(transfer)
+            if transfer.isBlocked { break }
         }
+        watchListener(index)
     }
 
-    // MARK: - The end
-
-    /// The machine ended the transfer: its slot in the admission table is free first (so a
-    /// reader of the log never sees a finished transfer still counted), then the line, then
-    /// the last ERROR, then the socket goes.
-    func finish(
-        _ transfer: EngineTransfer, outcome: ServerTransfer.Outcome, packet: Packet?, now: NIODeadline,
-        socketError: UDPSocket.Failure?
-    ) {
-        if transfer.suspended {
-            // Its slot went back when it was suspended.
-            setSuspended(transfer, false)
-        } else {
-            registry.release(transfer.client)
+    /// A socket no running transfer owns is ready: an idle pooled one (what reaches it is
+    /// dropped, as if the port were closed), or one whose ended transfer's last ERROR waits.
+    func unownedSocketReady(_ descriptor: Int32, flags: UInt32, now: NIODeadline) {
+        if flags & (EPOLLOUT.rawValue | EPOLLERR.rawValue) != 0,
+            farewells.contains(where: { $0.descriptor == descriptor })
+        {
+            flushFarewells(on: descriptor, failed: flags & EPOLLERR.rawValue != 0)
         }
-        let report = TransferReport(
-            client: transfer.client, request: transfer.endpoint.transfer.request, outcome: outcome,
-            options: transfer.endpoint.transfer.options, statistics: transfer.endpoint.transfer.statistics,
-            duration: now - transfer.started, socketError: socketError)
-        report.record(in: settings.metrics)
-        settings.board?.record(report)
-        report.log(to: settings.logger)
-        if routes[transfer.client] == transfer.slot { routes[transfer.client] = nil }
-        transfer.pending = nil
-        transfer.dropFrames()
-        if let packet, socketError == nil, sendControl(packet, to: transfer.client, on: transfer.socket) == EAGAIN {
-            // Keep the socket until the ERROR is out, or for a second at most.
-            transfer.pending = .packet(Array(scratch.readableBytesView))
-            transfer.lingering = true
-            block(transfer)
-            transfer.armed = nil
-            arm(transfer, now + Self.lingerTime)
-            return
-        }
-        let reusable: Bool
-        switch outcome {
-        case .completed, .sizeProbe, .refused, .unacknowledged: reusable = socketError == nil
-        case .peerError, .timedOut, .protocolViolation, .readFailed, .aborted: reusable = false
-        }
-        release(transfer, reusable: reusable, roundTrip: transfer.endpoint.transfer.roundTripEstimate)
-    }
-
-    /// Reads and drops what waits on an idle pooled socket (a handful at most per event).
-    func discard(from descriptor: Int32) {
+        guard flags & EPOLLIN.rawValue != 0 else { return }
         let buffer = receiveBuffer + Self.receiveBatch * Self.receiveSlotBytes
         for _ in 0..<8 {
             guard recv(descriptor, buffer, Self.receiveSlotBytes, Int32(MSG_DONTWAIT)) >= 0 else { return }
         }
     }
 
-    /// Frees the transfer's slot and closes its socket (epoll forgets a closed descriptor).
-    func release(_ transfer: EngineTransfer, reusable: Bool = false, roundTrip: TimeAmount? = nil) {
-        if transfer.waitsForWritable { unblock(transfer) }
-        if transfer.ownsSocket {
-            setOwner(of: transfer.socket, to: -1)
-            // A pooled socket stays registered with epoll; what reaches it while it idles is
-            // dropped (``discard(from:)``).
-            if reusable,
-                pool.put(
-                    transfer.socket, listener: transfer.listener, now: NIODeadline.now().uptimeNanoseconds,
-                    quarantine: SocketPool.quarantine(roundTrip: roundTrip))
-            {
-                // Kept for a later transfer.
-            } else {
-                close(transfer.socket)
+    /// Sends the farewells waiting on `descriptor` (or drops them if its socket failed);
+    /// those sent, or given up, close their socket.
+    func flushFarewells(on descriptor: Int32, failed: Bool = false) {
+        guard !farewells.isEmpty else { return }
+        var index = 0
+        while index < farewells.count {
+            let farewell = farewells[index]
+            guard farewell.descriptor == descriptor else {
+                index += 1
+                continue
             }
-        } else if routes[transfer.client] == transfer.slot {
-            routes[transfer.client] = nil
+            if !failed,
+                farewell.bytes.withUnsafeBytes({ UDPSocket.send(descriptor, $0, to: farewell.client) }) == EAGAIN
+            {
+                return
+            }
+            farewells.remove(at: index)
+            if farewell.closesSocket { close(descriptor) }
+            if let listener = farewell.listener { watchListener(listener) }
         }
-        slots[transfer.slot] = nil
-        freeSlots.append(transfer.slot)
+    }
+
+    /// Farewells past their wait are dropped (their sockets closed).
+    func expireFarewells(now: UInt64) {
+        var listenersToWatch: [Int] = []
+        farewells.removeAll { farewell in
+            guard farewell.deadline <= now else { return false }
+            if farewell.closesSocket { close(farewell.descriptor) }
+            if let listener = farewell.listener { listenersToWatch.append(listener) }
+            return true
+        }
+        for index in listenersToWatch { watchListener(index) }
+    }
+
+    // MARK: - The end
+
+    /// The core ended a transfer (its place and route are gone already): the line and the
+    /// counters, then the last ERROR, then the socket goes (to the pool if the core put it
+    /// there, else closed; a last ERROR that must wait for room keeps it a little longer).
+    func finish(_ ending: TransferEnding<PeerAddress>, now: NIODeadline) {
+        guard let transfer = io[ending.slot] else { return }
+        io[ending.slot] = nil
+        let report = TransferReport(
+            client: ending.client, request: ending.request, outcome: ending.outcome, options: ending.options,
+            statistics: ending.statistics, duration: now - ending.started,
+            socketError: ending.socketErrno.map { UDPSocket.Failure(operation: "transfer socket", errno: $0) })
+        report.record(in: settings.metrics)
+        settings.board?.record(report)
+        report.log(to: settings.logger)
+        setSending(transfer, .idle)
+        transfer.dropFrames()
+        if let packet = ending.finalPacket, ending.socketErrno == nil,
+            sendControl(packet, to: ending.client, on: transfer.descriptor) == EAGAIN
+        {
+            let owns = transfer.ownsSocket
+            // A socket with an ERROR still to send does not serve another transfer yet.
+            if owns, ending.pooled { _ = core.withdrawFromPool(transfer.descriptor) }
+            farewells.append(
+                Farewell(
+                    descriptor: transfer.descriptor, bytes: Array(scratch.readableBytesView), client: ending.client,
+                    deadline: (now + Self.farewellTime).uptimeNanoseconds, closesSocket: owns,
+                    listener: owns ? nil : transfer.listener))
+            if owns {
+                _ = ctftp_epoll_modify(
+                    epoll, transfer.descriptor, EPOLLIN.rawValue | EPOLLOUT.rawValue,
+                    EpollTag.socket(transfer.descriptor).rawValue)
+            } else {
+                watchListener(transfer.listener)
+            }
+            return
+        }
+        if transfer.ownsSocket, !ending.pooled { close(transfer.descriptor) }
     }
 }

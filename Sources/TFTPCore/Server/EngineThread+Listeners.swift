@@ -8,8 +8,8 @@ import NIOCore
     import Musl
 #endif
 
-/// An engine thread's listening sockets: reading request batches, admission, refusals, and
-/// starting a transfer (opening its content through the door, taking its socket).
+/// An engine thread's listening sockets: reading request batches, refusals, and opening what
+/// the core admitted (its content through the door, its socket).
 extension EngineThread {
     /// Adds what the kernel dropped at the listeners since the last look to the metric; at
     /// most once a second, and once more after the listeners were last read.
@@ -40,71 +40,12 @@ extension EngineThread {
                 guard let source = PeerAddress(sources + message, length: sourceLengths[message]),
                     source.isAcceptableClient
                 else { continue }
-                listenerDatagram(bytes, from: source, listener: index, now: now)
-            }
-            if count < Self.receiveBatch { return }
-        }
-    }
-
-    func listenerDatagram(
-        _ bytes: UnsafeRawBufferPointer, from source: PeerAddress, listener: Int, now: NIODeadline
-    ) {
-        if settings.singlePort, let slot = routes[source], let transfer = slots[slot], !transfer.lingering {
-            let decoded = Packet.decode(bytes)
-            // A request from the client goes through admission, as in the normal mode: a
-            // repeat reaches the transfer there, another request ends a suspended one.
-            guard case .success(.readRequest) = decoded else {
-                return deliver(decoded, from: source, to: transfer, now: now)
-            }
-        }
-        switch ListenerDecision.decide(Packet.decode(bytes)) {
-        case .ignore:
-            settings.logger.debug("ignored datagram", metadata: ["client": "\(source.display)"])
-        case .refuse(let refusal):
-            refuse(refusal, client: source, listener: listener)
-        case .startTransfer(let request):
-            admit(request, from: source, listener: listener, now: now, drained: false)
-        }
-    }
-
-    /// Admission of a request. A client's address and port that still has a transfer here
-    /// is a repeat, unless that transfer has just ended: a client that reuses its port at
-    /// once (the kernel may hand the same ephemeral port to its next socket) sent its last
-    /// ACK before its new request, but the two wait on different sockets. So the running
-    /// transfer's socket is read first, and the request is judged after that, as the
-    /// client sent them. A repeat goes to the transfer's machine (before the client has
-    /// acknowledged anything it answers it again). A suspended transfer holds no slot: the
-    /// same request is its repeat; another one ends it and is admitted.
-    func admit(_ request: Request, from source: PeerAddress, listener: Int, now: NIODeadline, drained: Bool) {
-        if let slot = routes[source], let transfer = slots[slot], transfer.suspended {
-            if request == transfer.endpoint.transfer.request {
-                return deliver(.success(.readRequest(request)), from: source, to: transfer, now: now)
-            }
-            perform(transfer.endpoint.transfer.endSuspension(), for: transfer, now: now)
-        }
-        switch registry.admit(source) {
-        case .admitted:
-            start(request, client: source, listener: listener, now: now)
-        case .duplicate:
-            if !drained, let slot = routes[source], let transfer = slots[slot], transfer.ownsSocket {
-                drain(transfer, now: now)
-                if slots[slot] !== transfer {
-                    return admit(request, from: source, listener: listener, now: now, drained: true)
+                let decoded = Packet.decode(bytes)
+                react(now: now) {
+                    $0.listenerDatagram(decoded, from: source, listener: index, now: now, into: &$1)
                 }
             }
-            settings.logger.debug("repeated request", metadata: ["client": "\(source.display)"])
-            if let slot = routes[source], let transfer = slots[slot], !transfer.lingering {
-                deliver(.success(.readRequest(request)), from: source, to: transfer, now: now)
-            }
-        case .refused(let refusal):
-            refuse(refusal, client: source, listener: listener)
-        }
-    }
-
-    /// Reads what waits on a transfer's socket (a few datagrams at most).
-    func drain(_ transfer: EngineTransfer, now: NIODeadline) {
-        for _ in 0..<8 {
-            guard slots[transfer.slot] === transfer, readTransfer(transfer, now: now) else { return }
+            if count < Self.receiveBatch { return }
         }
     }
 
@@ -124,9 +65,11 @@ extension EngineThread {
         _ = sendControl(refusal.reply, to: client, on: listeners[listener].descriptor)
     }
 
-    /// An admitted request: open the content through the one door, bind the transfer's
-    /// socket (or route the client in single-port mode), and start the machine.
-    func start(_ request: Request, client: PeerAddress, listener: Int, now: NIODeadline) {
+    /// A request the core admitted: open its content through the one door and its socket
+    /// (unless the core handed one over), then the core starts it.
+    func open(_ opening: TransferOpening<PeerAddress>, now: NIODeadline) {
+        let client = opening.client
+        let request = opening.request
         let map = settings.filenameMap
         let resolver = settings.nameResolver
         let root = settings.root
@@ -136,78 +79,76 @@ extension EngineThread {
             return try ContentReader.make(try resolver.open(path, client: requester, in: root), mode: request.mode)
         }
         var configuration = settings.transfer
-        if let mtu = listeners[listener].mtu {
+        if let mtu = listeners[opening.listener].mtu {
             configuration.limits.maxBlockSize = min(
                 configuration.limits.maxBlockSize, InterfaceMTU.blockSize(mtu: mtu, client: client))
         }
-        let socket: Int32
-        var pooled = false
-        if settings.singlePort {
-            socket = listeners[listener].descriptor
-        } else if let reused = pool.take(listener: listener, now: now.uptimeNanoseconds) {
-            socket = reused
-            pooled = true
+        let socket: Result<TransferSocket, UDPSocket.Failure>
+        if let given = opening.socket {
+            socket = .success(given)
         } else {
             do {
-                socket = try openTransferSocket(near: listeners[listener].local)
+                socket = .success(.own(try openTransferSocket(near: listeners[opening.listener].local)))
             } catch {
-                registry.release(client)
                 settings.logger.error(
                     "cannot bind a transfer socket", metadata: ["client": "\(client.display)", "error": "\(error)"])
-                return refuse(.noTransferPort, client: client, listener: listener)
+                socket = .failure(error)
             }
         }
-        let slot: Int
-        if let free = freeSlots.popLast() {
-            slot = free
-        } else {
-            slot = slots.count
-            slots.append(nil)
-        }
-        let transfer = EngineTransfer(
-            slot: slot, generation: nextGeneration, socket: socket, ownsSocket: !settings.singlePort,
-            listener: listener,
-            endpoint: ServerEndpoint(
-                client: client, transfer: ServerTransfer(request: request, configuration: configuration)),
-            content: try? content.get(), started: now, segmentationOffload: UDPSocket.segmentationOffload)
-        nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
-        slots[slot] = transfer
-        routes[client] = slot
-        if !settings.singlePort {
-            // A pooled socket is registered already; a new one is added.
-            setOwner(of: socket, to: slot)
-            if !pooled, ctftp_epoll_add(epoll, socket, EPOLLIN.rawValue, UInt64(socket)) != 0 {
-                return socketFailed(transfer, errno: errno, now: now)
+        let reader = try? content.get()
+        react(now: now) {
+            $0.begin(
+                opening, socket: socket, content: content.map(\.size), configuration: configuration, now: now,
+                into: &$1)
+        } prepare: { started in
+            guard let started, case .success(let socket) = socket else { return }
+            let descriptor: Int32
+            let owns: Bool
+            switch socket {
+            case .own(let own): (descriptor, owns) = (own, true)
+            case .listener(let index): (descriptor, owns) = (listeners[index].descriptor, false)
             }
+            let slot = started.slot
+            if slot >= io.count { io.append(contentsOf: repeatElement(nil, count: slot + 1 - io.count)) }
+            io[slot] = EngineTransfer(
+                slot: slot, generation: started.generation, descriptor: descriptor, ownsSocket: owns,
+                listener: opening.listener, client: client, content: reader,
+                segmentationOffload: UDPSocket.segmentationOffload)
         }
-        perform(transfer.endpoint.transfer.start(content: content.map(\.size), now: now), for: transfer, now: now)
     }
 
-    /// The transfer's own socket on the listener's IP: a port the kernel picks, or a free
-    /// one of `--port-range`, tried from a random start so that threads rarely collide.
+    /// The transfer's own socket on the listener's IP, in the thread's epoll set: a port the
+    /// kernel picks, or a free one of `--port-range`, tried from a random start so that
+    /// threads rarely collide.
     func openTransferSocket(near local: PeerAddress) throws(UDPSocket.Failure) -> Int32 {
         let socket = try UDPSocket.open(family: local.family)
         do throws(UDPSocket.Failure) {
-            if let range = settings.portRange {
-                let count = range.count
-                let first = Int.random(in: 0..<count)
-                var lastError = UDPSocket.Failure(operation: "bind", errno: EADDRINUSE)
-                for step in 0..<count {
-                    do throws(UDPSocket.Failure) {
-                        try UDPSocket.bind(
-                            socket, to: local.with(port: UInt16(range.lowerBound + (first + step) % count)))
-                        return socket
-                    } catch  where error.errno == EADDRINUSE || error.errno == EACCES {
-                        lastError = error
-                    }
-                }
-                throw lastError
+            try bindTransferSocket(socket, near: local)
+            guard ctftp_epoll_add(epoll, socket, EPOLLIN.rawValue, EpollTag.socket(socket).rawValue) == 0 else {
+                throw UDPSocket.Failure(operation: "epoll_ctl", errno: errno)
             }
-            try UDPSocket.bind(socket, to: local.with(port: 0))
             return socket
         } catch {
             close(socket)
             throw error
         }
+    }
+
+    private func bindTransferSocket(_ socket: Int32, near local: PeerAddress) throws(UDPSocket.Failure) {
+        guard let range = settings.portRange else {
+            return try UDPSocket.bind(socket, to: local.with(port: 0))
+        }
+        let count = range.count
+        let first = Int.random(in: 0..<count)
+        var lastError = UDPSocket.Failure(operation: "bind", errno: EADDRINUSE)
+        for step in 0..<count {
+            do throws(UDPSocket.Failure) {
+                return try UDPSocket.bind(
+                    socket, to: local.with(port: UInt16(range.lowerBound + (first + step) % count)))
+            } catch  where error.errno == EADDRINUSE || error.errno == EACCES {
+                lastError = error
+            }
+        }
+        throw lastError
     }
 }

@@ -9,51 +9,50 @@ import NIOCore
 #endif
 
 /// One engine thread: the TFTP hot path, without NIO (docs/architecture.md, "The datagram
-/// engine"). It owns an epoll instance, its listening sockets, the transfers it admitted,
-/// their timers, one receive buffer and its send scratch; nothing on the per-packet path is
-/// shared with another thread.
+/// engine"). It owns an epoll instance, its listening sockets, one receive buffer and its
+/// send scratch, and an ``EngineCore`` that holds its transfers and decides everything about
+/// them; nothing on the per-packet path is shared with another thread.
 ///
-/// One turn of the loop: `epoll_wait` until the next deadline, then for each ready socket
-/// receive (a transfer socket: one datagram; a listener: a `recvmmsg` batch), decode with
-/// the one codec, hand it to the pure rules (``ListenerDecision``, ``TransferTable``,
-/// ``ServerEndpoint``) and perform what they return: send (a window as GSO messages in one
-/// `sendmmsg`), read ahead, arm a deadline, finish. Then fire the due deadlines. The thread
-/// decides nothing about the protocol.
+/// One turn of the loop: `epoll_wait` until the core's next deadline, then for each ready
+/// socket receive (a transfer socket: one datagram; a listener: a `recvmmsg` batch), decode
+/// with the one codec, hand the datagram to the core and perform the effects it returns:
+/// send (a window as GSO messages in one `sendmmsg`), open an admitted request, read ahead,
+/// write a transfer's line. Then fire the due deadlines. The thread decides nothing.
 ///
-/// This file holds its state and its loop; `EngineThread+Listeners.swift` the listening
-/// sockets and admission, `EngineThread+Transfers.swift` the transfers' datagrams, windows and
-/// reads, `EngineThread+Ending.swift` backpressure and the end of a transfer.
+/// This file holds its state, its loop and the dispatch of effects;
+/// `EngineThread+Listeners.swift` the listening sockets, refusals and opening a transfer,
+/// `EngineThread+Transfers.swift` the transfers' datagrams, windows and reads,
+/// `EngineThread+Ending.swift` backpressure and the end of a transfer.
 final class EngineThread: @unchecked Sendable {
     // @unchecked: after `init`, everything but `mailbox` is touched by the thread alone.
 
+    typealias Core = EngineCore<PeerAddress, TransferRegistry>
+    typealias Effect = Core.Effect
+
     let mailbox: EngineMailbox
-    let registry: TransferRegistry
     /// Where reads that would wait for the device go.
     let reads: BlockingReadPool
     let settings: EngineSettings
     let listeners: [EngineListener]
     let epoll: Int32
 
-    var slots: [EngineTransfer?] = []
-    var freeSlots: [Int] = []
-    var nextGeneration: UInt32 = 1
-    /// The running transfers of this thread by client address and port (single-port mode
-    /// routes the client's datagrams by it).
-    var routes: [PeerAddress: Int] = [:]
+    /// The rules: transfers, routes, timers, suspensions, idle sockets.
+    var core: Core
+    /// What the thread holds of each transfer, by the core's slot.
+    var io: [EngineTransfer?] = []
     /// Single-port mode: transfers waiting for room in each listener's send buffer.
     var blockedOnListener: [[Int]]
-    var timers = TimerHeap()
-    var pool: SocketPool
+    /// Last ERRORs of ended transfers that wait for room in a send buffer (bounded wait).
+    var farewells: [Farewell] = []
     var running = true
-    /// Suspended transfers, oldest first (entries of transfers that resumed or ended are
-    /// skipped when met), and how many are suspended now.
-    var suspendedOrder: [(slot: Int, generation: UInt32)] = []
-    var suspendedHead = 0
-    var suspendedCount = 0
     /// The kernel's drop count of each listener when it was last read, and when that was.
     var listenerDrops: [UInt32]
     var dropsCheckedAt: UInt64 = 0
     var listenersReadSinceCheck = false
+    /// Reusable buffers for the core's effects, one per level of nesting (performing an
+    /// effect may hand the core another event), so no event allocates.
+    var effectBuffers: [[Effect]] = []
+    var depth = 0
 
     /// Receive slots: room for the largest UDP datagram each, so nothing is ever cut short.
     static let receiveSlotBytes = 65536
@@ -67,17 +66,8 @@ final class EngineThread: @unchecked Sendable {
     let events: UnsafeMutablePointer<epoll_event>
     /// Where control packets (OACK, ERROR) are encoded before they are sent.
     var scratch = ByteBufferAllocator().buffer(capacity: 1024)
-
-    /// Epoll tags: the mailbox's, a listener's (this bit and its index), and a transfer
-    /// socket's, which is its descriptor: the socket is found by descriptor
-    /// (``slotByDescriptor``), so a pooled socket changes hands without an epoll call.
-    static let mailboxTag = UInt64.max
-    static let listenerTag: UInt64 = 1 << 62
-    /// The transfer's slot for each transfer socket's descriptor; -1 for none (an idle
-    /// pooled socket, or a descriptor that is not a transfer socket).
-    var slotByDescriptor: [Int32] = []
-    /// How long a finished transfer waits for room to send its last ERROR.
-    static let lingerTime = TimeAmount.seconds(1)
+    /// How long a finished transfer's last ERROR waits for room in the send buffer.
+    static let farewellTime = TimeAmount.seconds(1)
 
     init(
         listeners: [EngineListener], settings: EngineSettings, registry: TransferRegistry, mailbox: EngineMailbox,
@@ -90,25 +80,25 @@ final class EngineThread: @unchecked Sendable {
         self.epoll = epoll
         self.listeners = listeners
         self.settings = settings
-        self.registry = registry
         self.mailbox = mailbox
         self.reads = reads
         blockedOnListener = Array(repeating: [], count: listeners.count)
         listenerDrops = listeners.map { UDPSocket.drops($0.descriptor) ?? 0 }
-        pool = SocketPool(
-            listeners: listeners.count, maximumIdle: .seconds(2),
-            capacity: settings.portRange == nil && !settings.singlePort ? settings.socketPoolCapacity : 0)
+        core = Core(
+            listeners: listeners.count, singlePort: settings.singlePort, suspendedLimit: settings.suspendedLimit,
+            poolCapacity: settings.portRange == nil ? settings.socketPoolCapacity : 0, admission: registry)
         // The batch's slots, and one more for transfer sockets (read while a batch is handled).
         receiveBuffer = .allocate(byteCount: Self.receiveSlotBytes * (Self.receiveBatch + 1), alignment: 16)
         receivedLengths = .allocate(capacity: Self.receiveBatch)
         sources = .allocate(capacity: Self.receiveBatch + 1)
         sourceLengths = .allocate(capacity: Self.receiveBatch)
         events = .allocate(capacity: Self.maxEvents)
-        guard ctftp_epoll_add(epoll, mailbox.eventDescriptor, EPOLLIN.rawValue, Self.mailboxTag) == 0 else {
+        guard ctftp_epoll_add(epoll, mailbox.eventDescriptor, EPOLLIN.rawValue, EpollTag.mailbox.rawValue) == 0 else {
             throw UDPSocket.Failure(operation: "epoll_ctl", errno: errno)
         }
         for (index, listener) in listeners.enumerated() {
-            guard ctftp_epoll_add(epoll, listener.descriptor, EPOLLIN.rawValue, Self.listenerTag | UInt64(index)) == 0
+            guard
+                ctftp_epoll_add(epoll, listener.descriptor, EPOLLIN.rawValue, EpollTag.listener(index).rawValue) == 0
             else {
                 throw UDPSocket.Failure(operation: "epoll_ctl", errno: errno)
             }
@@ -140,98 +130,72 @@ final class EngineThread: @unchecked Sendable {
             let now = NIODeadline.now()
             for index in 0..<Int(count) {
                 let event = events + index
-                dispatch(tag: ctftp_epoll_data(event), flags: ctftp_epoll_events(event), now: now)
+                dispatch(EpollTag(rawValue: ctftp_epoll_data(event)), flags: ctftp_epoll_events(event), now: now)
             }
             let after = NIODeadline.now()
-            fireTimers(now: after)
-            pool.expire(now: after.uptimeNanoseconds) { close($0) }
+            react(now: after) { $0.fireTimers(now: after, into: &$1) }
+            if !farewells.isEmpty { expireFarewells(now: after.uptimeNanoseconds) }
             if listenersReadSinceCheck, after.uptimeNanoseconds >= dropsCheckedAt + 1_000_000_000 {
                 countListenerDrops(now: after.uptimeNanoseconds)
             }
         }
-        for slot in slots.indices {
-            // Suspended transfers hold no slot, so a server can stop while some wait for a
-            // late ACK: they end with their line, as they would have.
-            if let transfer = slots[slot], transfer.suspended {
-                perform(transfer.endpoint.transfer.endSuspension(), for: transfer, now: .now())
-            }
-            if let transfer = slots[slot] { release(transfer, reusable: false) }
-        }
-        pool.removeAll { close($0) }
+        let now = NIODeadline.now()
+        react(now: now) { $0.stop(now: now, into: &$1) }
+        for farewell in farewells where farewell.closesSocket { close(farewell.descriptor) }
+        farewells.removeAll()
         for listener in listeners { close(listener.descriptor) }
         mailbox.seal()
     }
 
-    /// Milliseconds `epoll_wait` may sleep: until the earliest deadline, rounded up, and
-    /// no longer than a second while idle sockets wait in the pool to be closed.
+    /// Milliseconds `epoll_wait` may sleep: until the earliest deadline (the core's, a
+    /// farewell's, the next look at the listeners' drop counts), rounded up.
     func timeout(now: NIODeadline) -> Int32 {
         let current = now.uptimeNanoseconds
-        var wake = timers.first?.deadline ?? UInt64.max
-        if pool.count > 0 { wake = min(wake, current + 1_000_000_000) }
+        var wake = core.nextDeadline ?? UInt64.max
         if listenersReadSinceCheck { wake = min(wake, dropsCheckedAt + 1_000_000_000) }
+        for farewell in farewells { wake = min(wake, farewell.deadline) }
         guard wake != UInt64.max else { return -1 }
         guard wake > current else { return 0 }
         return Int32(min((wake - current + 999_999) / 1_000_000, UInt64(Int32.max)))
     }
 
-    func dispatch(tag: UInt64, flags: UInt32, now: NIODeadline) {
-        if tag == Self.mailboxTag {
+    func dispatch(_ tag: EpollTag, flags: UInt32, now: NIODeadline) {
+        switch tag {
+        case .mailbox:
             handleCommands(now: now)
-        } else if tag & Self.listenerTag != 0 {
-            let index = Int(tag & ~Self.listenerTag)
-            if flags & EPOLLOUT.rawValue != 0 { resumeBlocked(onListener: index) }
+        case .listener(let index):
+            if flags & EPOLLOUT.rawValue != 0 { listenerWritable(index) }
             if flags & (EPOLLIN.rawValue | EPOLLERR.rawValue) != 0 { readListener(index, now: now) }
-        } else {
-            let descriptor = Int32(truncatingIfNeeded: tag)
-            guard let transfer = owner(of: descriptor) else {
-                // An idle pooled socket: a late datagram of the transfer that used it, a
-                // stranger's, or an error; read and dropped, as if the port were closed.
-                return discard(from: descriptor)
+        case .socket(let descriptor):
+            guard let slot = core.owner(ofSocket: descriptor), let transfer = io[slot] else {
+                // An idle pooled socket, or one whose ended transfer's last ERROR waits: what
+                // reaches it (a late datagram of the transfer that used it, a stranger's, an
+                // error) is read and dropped, as if the port were closed.
+                return unownedSocketReady(descriptor, flags: flags, now: now)
             }
             if flags & EPOLLERR.rawValue != 0,
-                let error = UDPSocket.get(transfer.socket, level: SOL_SOCKET, option: SO_ERROR), error != 0
+                let error = UDPSocket.get(descriptor, level: SOL_SOCKET, option: SO_ERROR), error != 0
             {
-                return socketFailed(transfer, errno: error, now: now)
+                return react(now: now) { $0.socketFailed(slot: slot, errno: error, now: now, into: &$1) }
             }
-            if flags & EPOLLOUT.rawValue != 0 { resume(transfer) }
-            if flags & EPOLLIN.rawValue != 0, owner(of: descriptor) === transfer { readTransfer(transfer, now: now) }
+            if flags & EPOLLOUT.rawValue != 0 { writable(transfer) }
+            if flags & EPOLLIN.rawValue != 0, io[slot] === transfer { readTransfer(transfer, now: now) }
         }
-    }
-
-    /// The running transfer whose own socket is `descriptor`.
-    func owner(of descriptor: Int32) -> EngineTransfer? {
-        guard descriptor >= 0, Int(descriptor) < slotByDescriptor.count else { return nil }
-        let slot = Int(slotByDescriptor[Int(descriptor)])
-        return slot >= 0 ? slots[slot] : nil
-    }
-
-    func setOwner(of descriptor: Int32, to slot: Int) {
-        let index = Int(descriptor)
-        if index >= slotByDescriptor.count {
-            slotByDescriptor.append(
-                contentsOf: repeatElement(
-                    -1, count: max(index + 1, 2 * slotByDescriptor.count) - slotByDescriptor.count))
-        }
-        slotByDescriptor[index] = Int32(slot)
     }
 
     func handleCommands(now: NIODeadline) {
         for command in mailbox.take() {
             switch command {
             case .beginShutdown(let grace):
-                forEachRunning {
-                    perform($0.endpoint.transfer.beginShutdown(grace: grace, now: now), for: $0, now: now)
-                }
+                react(now: now) { $0.beginShutdown(grace: grace, now: now, into: &$1) }
             case .abort:
-                forEachRunning { perform($0.endpoint.transfer.abort(), for: $0, now: now) }
+                react(now: now) { $0.abort(now: now, into: &$1) }
             case .stop:
                 running = false
             case .reportActive(let collector):
                 collector.add(activeTransfers(now: now))
             case .readCompleted(let slot, let generation, let failure):
-                guard slot < slots.count, let transfer = slots[slot], transfer.generation == generation else {
-                    continue
-                }
+                guard core.isCurrent(slot: slot, generation: generation), let transfer = io[slot] else { continue }
                 readCompleted(transfer, failure: failure, now: now)
             }
         }
@@ -239,40 +203,87 @@ final class EngineThread: @unchecked Sendable {
 
     /// The running transfers as the status page shows them.
     func activeTransfers(now: NIODeadline) -> [StatusSnapshot.Active] {
-        var items: [StatusSnapshot.Active] = []
-        forEachRunning { transfer in
-            let machine = transfer.endpoint.transfer
-            guard machine.outcome == nil else { return }
-            items.append(
-                .init(
-                    client: transfer.client.display, file: machine.request.printableFilename,
-                    requested: TransferBoard.text(machine.request.options),
-                    granted: TransferBoard.text(machine.options.acknowledged),
-                    bytes: machine.statistics.bytesAcknowledged, size: machine.contentSize,
-                    elapsedMilliseconds: (now - transfer.started).nanoseconds / 1_000_000,
-                    retransmits: machine.statistics.retransmits, state: transfer.suspended ? "waiting" : "sending"))
-        }
-        return items
-    }
-
-    func forEachRunning(_ body: (EngineTransfer) -> Void) {
-        for slot in slots.indices {
-            if let transfer = slots[slot], !transfer.lingering { body(transfer) }
+        core.transfers.compactMap { routed in
+            guard let routed else { return nil }
+            let machine = routed.endpoint.transfer
+            return .init(
+                client: routed.client.display, file: machine.request.printableFilename,
+                requested: TransferBoard.text(machine.request.options),
+                granted: TransferBoard.text(machine.options.acknowledged),
+                bytes: machine.statistics.bytesAcknowledged, size: machine.contentSize,
+                elapsedMilliseconds: (now - routed.started).nanoseconds / 1_000_000,
+                retransmits: machine.statistics.retransmits, state: routed.isSuspended ? "waiting" : "sending")
         }
     }
 
-    func fireTimers(now: NIODeadline) {
-        while let entry = timers.popDue(now: now.uptimeNanoseconds) {
-            let slot = Int(entry.slot)
-            guard slot < slots.count, let transfer = slots[slot], transfer.generation == entry.generation,
-                transfer.armed == entry.deadline
-            else { continue }
-            transfer.armed = nil
-            if transfer.lingering {
-                release(transfer)
-            } else {
-                perform(transfer.endpoint.transfer.timerFired(now: now), for: transfer, now: now)
+    // MARK: - The core's effects
+
+    /// Hands an event to the core and performs the effects it returns, in order. `prepare`
+    /// sees the event's result before any effect is performed (an opened transfer's record
+    /// must exist before its first window goes out).
+    func react<Result>(
+        now: NIODeadline, _ event: (inout Core, inout [Effect]) -> Result, prepare: (Result) -> Void = { _ in }
+    ) {
+        let level = depth
+        if level == effectBuffers.count { effectBuffers.append([]) }
+        var effects: [Effect] = []
+        swap(&effects, &effectBuffers[level])
+        let result = event(&core, &effects)
+        prepare(result)
+        depth += 1
+        for effect in effects { perform(effect, now: now) }
+        depth -= 1
+        effects.removeAll(keepingCapacity: true)
+        swap(&effects, &effectBuffers[level])
+    }
+
+    /// Performs one effect; nothing is decided here.
+    func perform(_ effect: Effect, now: NIODeadline) {
+        switch effect {
+        case .sendWindow(let slot, let window):
+            guard let transfer = io[slot] else { return }
+            do {
+                try send(window, for: transfer)
+            } catch {
+                react(now: now) { $0.contentFailed(slot: slot, error, now: now, into: &$1) }
             }
+        case .send(let slot, let packet):
+            guard let transfer = io[slot] else { return }
+            setSending(transfer, .idle)
+            if sendControl(packet, to: transfer.client, on: transfer.descriptor) == EAGAIN {
+                setSending(transfer, .blocked(.packet(Array(scratch.readableBytesView))))
+            }
+        case .reply(let slot, let packet, let stranger):
+            guard let transfer = io[slot] else { return }
+            _ = sendControl(packet, to: stranger, on: transfer.descriptor)
+        case .open(let opening):
+            open(opening, now: now)
+        case .drain(let slot, let request, let client, let listener):
+            drain(slot, now: now)
+            react(now: now) {
+                $0.request(request, from: client, listener: listener, now: now, drained: true, into: &$1)
+            }
+        case .refuse(let refusal, let client, let listener):
+            refuse(refusal, client: client, listener: listener)
+        case .suspended(let slot):
+            guard let transfer = io[slot] else { return }
+            suspended(transfer)
+        case .ended(let ending):
+            finish(ending, now: now)
+        case .close(let descriptor):
+            close(descriptor)
+        case .note(let note, let client):
+            guard settings.logger.logLevel <= .debug else { return }
+            settings.logger.debug("\(Self.text(note))", metadata: ["client": "\(client.display)"])
+        }
+    }
+
+    static func text(_ note: Effect.Note) -> String {
+        switch note {
+        case .notARequest: "ignored datagram"
+        case .repeatedRequest: "repeated request"
+        case .runningElsewhere: "repeated request of a transfer on another thread"
+        case .noPlaceToResume: "late datagram of a suspended transfer dropped: no place to resume it"
         }
     }
 }

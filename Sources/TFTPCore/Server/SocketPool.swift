@@ -63,6 +63,26 @@ struct SocketPool {
         return idle[listener].removeFirst().descriptor
     }
 
+    /// Takes `descriptor` out of the pool; false if it is not there.
+    mutating func remove(_ descriptor: Int32) -> Bool {
+        for listener in idle.indices {
+            guard let index = idle[listener].firstIndex(where: { $0.descriptor == descriptor }) else { continue }
+            idle[listener].remove(at: index)
+            return true
+        }
+        return false
+    }
+
+    /// When the oldest idle socket expires (monotonic nanoseconds), if there is one.
+    var nextExpiry: UInt64? {
+        var earliest: UInt64?
+        for queue in idle {
+            guard let oldest = queue.first else { continue }
+            earliest = min(earliest ?? .max, oldest.since &+ maximumIdle)
+        }
+        return earliest
+    }
+
     /// Removes the sockets idle for longer than `maximumIdle` and gives each to `close`.
     mutating func expire(now: UInt64, close: (Int32) -> Void) {
         for listener in idle.indices {

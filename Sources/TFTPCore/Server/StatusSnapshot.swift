@@ -25,7 +25,7 @@ public struct StatusSnapshot: Sendable, Equatable {
         public var requested: String
         public var granted: String
         /// `completed`, `size-probe`, `client-error`, `refused`, `timed-out`, `unacknowledged`,
-        /// `protocol-violation`, `read-failed` or `aborted`.
+        /// `superseded`, `protocol-violation`, `read-failed` or `aborted` (``OutcomeLabel``).
         public var outcome: String
         /// The TFTP error or the reason, when the outcome has one.
         public var error: String?

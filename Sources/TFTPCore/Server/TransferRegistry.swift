@@ -68,3 +68,5 @@ final class TransferRegistry: Sendable {
         for mailbox in mailboxes { mailbox.post(.stop) }
     }
 }
+
+extension TransferRegistry: TransferAdmission {}

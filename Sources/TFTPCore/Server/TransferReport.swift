@@ -26,7 +26,7 @@ struct TransferReport {
         switch outcome {
         case .completed, .sizeProbe: .info
         case .readFailed: .error
-        case .peerError, .refused, .timedOut, .unacknowledged, .protocolViolation, .aborted: .notice
+        case .peerError, .refused, .timedOut, .unacknowledged, .superseded, .protocolViolation, .aborted: .notice
         }
     }
 
@@ -56,7 +56,7 @@ struct TransferReport {
     /// What went wrong, when the outcome carries it.
     var errorText: String? {
         switch outcome {
-        case .completed, .sizeProbe, .timedOut, .unacknowledged: nil
+        case .completed, .sizeProbe, .timedOut, .unacknowledged, .superseded: nil
         case .peerError(let code, let message): "\(code.rawValue) \(message)"
         case .refused(let code, let reason): "\(code.rawValue) \(reason)"
         case .protocolViolation(let opcode): "\(opcode)"

@@ -8,6 +8,7 @@ public enum OutcomeLabel: String, CaseIterable, Sendable, CustomStringConvertibl
     case refused
     case timedOut = "timed-out"
     case unacknowledged
+    case superseded
     case protocolViolation = "protocol-violation"
     case readFailed = "read-failed"
     case aborted
@@ -32,6 +33,7 @@ extension ServerTransfer.Outcome {
         case .refused: .refused
         case .timedOut: .timedOut
         case .unacknowledged: .unacknowledged
+        case .superseded: .superseded
         case .protocolViolation: .protocolViolation
         case .readFailed: .readFailed
         case .aborted: .aborted

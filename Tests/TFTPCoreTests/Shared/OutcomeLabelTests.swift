@@ -6,7 +6,7 @@ import Testing
 @Suite struct OutcomeLabelTests {
     static let failures: [ServerTransfer.Outcome] = [
         .peerError(code: .diskFull, message: ""), .refused(code: .fileNotFound, reason: ""), .timedOut,
-        .unacknowledged, .protocolViolation(.data), .readFailed(.io(errno: 5)), .aborted,
+        .unacknowledged, .superseded, .protocolViolation(.data), .readFailed(.io(errno: 5)), .aborted,
     ]
 
     @Test(arguments: failures)

@@ -113,11 +113,22 @@ final class UDPPeer {
         beforeAck: ((UInt16, Int) -> Void)? = nil
     ) -> (bytes: [UInt8], tid: Int?, error: (TFTPErrorCode, String)?) {
         send(.readRequest(Request(filename: name, mode: .octet, options: options)), port: port, host: host)
+        return follow(host: host, beforeAck: beforeAck)
+    }
+
+    /// Follows the transfer of a request already sent: the first answer from a port not in
+    /// `ignoring` fixes the server's TID (or `tid` does), every block is acknowledged, and
+    /// the bytes from block `first` on are returned.
+    func follow(
+        host: String = "127.0.0.1", ignoring: Set<Int> = [], tid known: Int? = nil, from first: UInt16 = 1,
+        beforeAck: ((UInt16, Int) -> Void)? = nil
+    ) -> (bytes: [UInt8], tid: Int?, error: (TFTPErrorCode, String)?) {
         var bytes: [UInt8] = []
-        var tid: Int?
+        var tid = known
         var blockSize = 512
-        var expected: UInt16 = 1
+        var expected = first
         while let (decoded, from) = receive() {
+            guard !ignoring.contains(from) else { continue }
             if tid == nil { tid = from }
             guard from == tid else { continue }
             switch decoded {

@@ -1,0 +1,111 @@
+import NIOCore
+
+/// The listening port and admission: what a datagram there means, and whether a request is
+/// new, a repeat of the client's running request, or the end of it.
+extension EngineCore {
+    /// A datagram on listener `listener` from `source` (an acceptable client address: the
+    /// driver drops port 0, broadcast and multicast sources unread).
+    ///
+    /// In single-port mode the listener is every transfer's socket too: a datagram from a
+    /// client with a transfer here goes to that transfer, except a request, which goes
+    /// through admission like any other (a repeat reaches the transfer there).
+    mutating func listenerDatagram(
+        _ decoded: Result<Packet, PacketDecodingError>, from source: Address, listener: Int, now: NIODeadline,
+        into effects: inout [Effect]
+    ) {
+        if singlePort, let slot = routes[source] {
+            guard case .success(.readRequest) = decoded else {
+                return transferDatagram(slot: slot, decoded, from: source, now: now, into: &effects)
+            }
+        }
+        switch ListenerDecision.decide(decoded) {
+        case .ignore:
+            effects.append(.note(.notARequest, client: source))
+        case .refuse(let refusal):
+            effects.append(.refuse(refusal, client: source, listener: listener))
+        case .startTransfer(let request):
+            self.request(request, from: source, listener: listener, now: now, drained: false, into: &effects)
+        }
+    }
+
+    /// A read request from `client`, judged against the transfer that client's address and
+    /// port already has here (docs/protocol.md, "Transfer IDs and repeated requests"):
+    ///
+    /// - None: admission (limits, shutdown); an admitted request is opened by the driver
+    ///   (``EngineEffect/open(_:)``), with an idle socket from the pool when one has served
+    ///   out its quarantine.
+    /// - A running transfer with a socket of its own, not yet read this turn: its socket is
+    ///   read first (``EngineEffect/drain(slot:request:client:listener:)``) and the request
+    ///   judged after that, as the client sent them. A client's kernel may hand the port of
+    ///   its finished transfer to its very next socket: the last ACK then waits on the old
+    ///   transfer's socket while the new request waits on the listener.
+    /// - The same request: a repeat (the client's timer fired before our first answer came).
+    ///   It goes to the machine, which answers it with the first packet again while the client
+    ///   has acknowledged nothing and ignores it after; a suspended transfer takes a place
+    ///   again for that (see ``transferDatagram(slot:_:from:now:into:)``). Never a second
+    ///   transfer for one client port.
+    /// - Another request: the client has moved on from its transfer (a new process on a reused
+    ///   port, or a client that gave up), so that transfer ends, silently, as superseded, and
+    ///   the request is admitted like a new one. Otherwise the new request would go unanswered
+    ///   until the old transfer gave up, and its client would take the old transfer's
+    ///   retransmitted first packet for the answer to its own request: the wrong file.
+    mutating func request(
+        _ request: Request, from client: Address, listener: Int, now: NIODeadline, drained: Bool,
+        into effects: inout [Effect]
+    ) {
+        if let slot = routes[client], let running = self[slot] {
+            if !running.isSuspended, !drained, case .own = running.socket {
+                effects.append(.drain(slot: slot, request: request, client: client, listener: listener))
+                return
+            }
+            if request == running.request {
+                effects.append(.note(.repeatedRequest, client: client))
+                return transferDatagram(
+                    slot: slot, .success(.readRequest(request)), from: client, now: now, into: &effects)
+            }
+            apply(transfers[slot]!.endpoint.transfer.supersede(), slot: slot, now: now, into: &effects)
+        }
+        switch admission.admit(client, resuming: false) {
+        case .admitted:
+            let socket: TransferSocket? =
+                singlePort
+                ? .listener(listener) : pool.take(listener: listener, now: now.uptimeNanoseconds).map { .own($0) }
+            effects.append(.open(TransferOpening(client: client, request: request, listener: listener, socket: socket)))
+        case .duplicate:
+            // The client's transfer runs on another thread (it asked another listen address).
+            effects.append(.note(.runningElsewhere, client: client))
+        case .refused(let refusal):
+            effects.append(.refuse(refusal, client: client, listener: listener))
+        }
+    }
+
+    /// The driver opened what ``EngineEffect/open(_:)`` asked for: the transfer starts in a
+    /// free slot (its machine refuses at once if the content could not be opened: the ERROR
+    /// goes from its socket, docs/protocol.md, "Names and paths"). Without a socket the
+    /// request is refused from the listener and its place given back. Returns the slot and
+    /// its generation, so the driver can set up its own record before it performs the
+    /// effects (which may already end the transfer: a refusal).
+    @discardableResult
+    mutating func begin(
+        _ opening: TransferOpening<Address>, socket: Result<TransferSocket, UDPSocket.Failure>,
+        content: Result<Int64, ContentError>, configuration: ServerTransfer.Configuration, now: NIODeadline,
+        into effects: inout [Effect]
+    ) -> (slot: Int, generation: UInt32)? {
+        guard case .success(let socket) = socket else {
+            admission.release(opening.client)
+            effects.append(.refuse(.noTransferPort, client: opening.client, listener: opening.listener))
+            return nil
+        }
+        let generation = nextGeneration
+        nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
+        let slot = insert(
+            RoutedTransfer(
+                endpoint: ServerEndpoint(
+                    client: opening.client,
+                    transfer: ServerTransfer(request: opening.request, configuration: configuration)),
+                generation: generation, socket: socket, listener: opening.listener, started: now, phase: .running))
+        apply(
+            transfers[slot]!.endpoint.transfer.start(content: content, now: now), slot: slot, now: now, into: &effects)
+        return (slot, generation)
+    }
+}

@@ -1,0 +1,38 @@
+import NIOCore
+
+/// One transfer as its engine core holds it: the pure endpoint (machine and transfer-ID
+/// rule), where it sends from, when it started, whether it holds a place in the admission
+/// table, and its pending timer entry. The driver keeps the rest (its file, its read-ahead,
+/// what waits for room in the send buffer) in a record of its own under the same slot.
+struct RoutedTransfer<Address: TransferAddress>: Sendable {
+    /// Whether the transfer holds a place in the admission table.
+    enum Phase: Equatable, Sendable {
+        /// Running: it counts against `--max-transfers` and `--max-per-client`.
+        case running
+        /// Its client never acknowledged the first packet: the machine is silent and the
+        /// transfer holds no place, only its socket and file, listening for a late ACK
+        /// (docs/protocol.md, "Requests nobody acknowledges"). `order` is its place in the
+        /// thread's queue of suspensions (the oldest ends first past the cap).
+        case suspended(order: UInt64)
+    }
+
+    var endpoint: ServerEndpoint<Address>
+    /// The generation of its slot: timer entries and completed reads carry it, so a stale
+    /// one never reaches a later transfer in the same slot.
+    let generation: UInt32
+    let socket: TransferSocket
+    /// The listener that admitted it.
+    let listener: Int
+    let started: NIODeadline
+    var phase: Phase
+    /// The deadline (monotonic nanoseconds) of its pending timer entry, if it has one.
+    var armed: UInt64?
+
+    var client: Address { endpoint.client }
+    var request: Request { endpoint.transfer.request }
+
+    var isSuspended: Bool {
+        if case .suspended = phase { return true }
+        return false
+    }
+}

@@ -1,0 +1,460 @@
+import NIOCore
+import Testing
+
+@testable import TFTPCore
+
+/// The engine's rules, one test each, on the pure core (docs/architecture.md, "The engine
+/// core"): the listening port, admission, repeats and superseding requests, draining before
+/// judging, suspension and its cap, single-port routing, timers, socket reuse by outcome and
+/// shutdown. Time is virtual; nothing here touches a socket.
+@Suite struct EngineCoreTests {
+    private static let client = TestAddress("client", 1000)
+    private static let stranger = TestAddress("intruder", 666)
+
+    private static func rrq(_ name: String = "file", options: [TransferOption] = []) -> Packet {
+        .readRequest(Request(filename: Array(name.utf8), mode: .octet, options: options))
+    }
+
+    private static let tsize = [TransferOption(name: "tsize", value: "0")]
+
+    /// Starts a plain transfer for `client` and returns its socket.
+    private func started(_ harness: inout CoreHarness, _ client: TestAddress = client, name: String = "file") throws
+        -> Int32
+    {
+        let effects = harness.listener(Self.rrq(name), from: client)
+        #expect(effects.openings.count == 1)
+        #expect(effects.windows == [1])
+        return try #require(harness.socket(of: client))
+    }
+
+    // MARK: - The listening port
+
+    @Test func requestIsAdmittedOpenedAndAnswered() throws {
+        var harness = CoreHarness()
+        let effects = harness.listener(Self.rrq(), from: Self.client)
+        let opening = try #require(effects.openings.first)
+        #expect(
+            opening
+                == TransferOpening(
+                    client: Self.client, request: Request(filename: Array("file".utf8), mode: .octet), listener: 0,
+                    socket: nil))
+        #expect(effects.windows == [1])
+        #expect(harness.admission.running == 1)
+        #expect(harness.core.count == 1)
+    }
+
+    @Test func writeAndMalformedRequestsAreRefusedOthersIgnored() {
+        var harness = CoreHarness()
+        #expect(
+            harness.listener(.writeRequest(Request(filename: [65], mode: .octet)), from: Self.client).refusals == [
+                .writeRequest
+            ])
+        #expect(
+            harness.listener(.failure(.unterminatedMode), from: Self.client).refusals == [.malformed(.unterminatedMode)]
+        )
+        for packet: Packet in [
+            .ack(block: 1), .data(block: 1, payload: ByteBuffer()), .error(code: .notDefined, message: "x"),
+        ] {
+            #expect(harness.listener(packet, from: Self.client) == [.note(.notARequest, client: Self.client)])
+        }
+        #expect(
+            harness.listener(.failure(.unknownOpcode(9)), from: Self.client) == [
+                .note(.notARequest, client: Self.client)
+            ])
+        #expect(harness.core.count == 0)
+        #expect(harness.admission.running == 0)
+    }
+
+    @Test func limitsRefuseWithTheirReason() {
+        var harness = CoreHarness(maxTransfers: 3, maxPerClient: 2)
+        for port in 1...2 { harness.listener(Self.rrq(), from: TestAddress("a", port)) }
+        #expect(harness.listener(Self.rrq(), from: TestAddress("a", 3)).refusals == [.perClientLimit])
+        harness.listener(Self.rrq(), from: TestAddress("b", 1))
+        #expect(harness.listener(Self.rrq(), from: TestAddress("c", 1)).refusals == [.busy])
+        #expect(harness.core.count == 3)
+    }
+
+    /// No socket for the transfer: refused from the listener, its place given back.
+    @Test func aSocketThatCannotBeBoundRefusesTheRequest() {
+        var harness = CoreHarness()
+        harness.bindFails = true
+        let effects = harness.listener(Self.rrq(), from: Self.client)
+        #expect(effects.refusals == [.noTransferPort])
+        #expect(harness.core.count == 0)
+        #expect(harness.admission.running == 0)
+        #expect(harness.admission.released == [Self.client])
+    }
+
+    /// Content that cannot be served: the machine refuses from the transfer's own socket, and
+    /// that socket may serve again.
+    @Test func refusedContentEndsAtOnceWithItsError() throws {
+        var harness = CoreHarness()
+        harness.content = .failure(.notFound)
+        let effects = harness.listener(Self.rrq(), from: Self.client)
+        let ending = try #require(effects.endings.first)
+        #expect(ending.outcome == .refused(code: .fileNotFound, reason: ContentError.notFound.description))
+        #expect(ending.finalPacket == .error(code: .fileNotFound, message: ContentError.notFound.tftpError.message))
+        #expect(ending.pooled)
+        #expect(harness.admission.running == 0)
+        #expect(harness.core.count == 0)
+    }
+
+    // MARK: - Repeats and superseding requests
+
+    /// A client port's running transfer is read before its request is judged.
+    @Test func aRunningTransfersSocketIsDrainedBeforeItsClientsRequest() throws {
+        var harness = CoreHarness()
+        let socket = try started(&harness)
+        let effects = harness.listener(Self.rrq(), from: Self.client)
+        let slot = try #require(harness.slot(of: Self.client))
+        #expect(
+            effects.first
+                == .drain(
+                    slot: slot, request: Request(filename: Array("file".utf8), mode: .octet), client: Self.client,
+                    listener: 0))
+        #expect(harness.socket(of: Self.client) == socket)
+    }
+
+    /// The last ACK and the next request of a client that reused its port at once: the ACK
+    /// waits on the old transfer's socket, so the old transfer completes first and the
+    /// request starts a new one, instead of being taken for a repeat.
+    @Test func drainingLetsTheLastAckCompleteTheOldTransferFirst() throws {
+        var harness = CoreHarness()
+        harness.contentSize = 100
+        let socket = try started(&harness)
+        harness.waiting[socket] = [(.ack(block: 1), Self.client)]
+        let effects = harness.listener(Self.rrq(), from: Self.client)
+        #expect(effects.endings.map(\.outcome) == [.completed])
+        #expect(effects.openings.count == 1)
+        #expect(effects.windows == [1])
+        #expect(harness.core.count == 1)
+    }
+
+    /// The same request again before the client acknowledged anything: its first answer was
+    /// lost, so the first packet goes again, once per repeat; a copy within the minimum
+    /// timeout is the network's duplicate. Never a second transfer.
+    @Test func aRepeatGetsTheFirstPacketAgain() throws {
+        var harness = CoreHarness()
+        let socket = try started(&harness)
+        #expect(harness.listener(Self.rrq(), from: Self.client).windows == [])
+        harness.advance(.milliseconds(100))
+        let again = harness.listener(Self.rrq(), from: Self.client)
+        #expect(again.windows == [1])
+        #expect(again.openings.isEmpty)
+        #expect(harness.socket(of: Self.client) == socket)
+        #expect(harness.core.count == 1)
+    }
+
+    /// Once the client has acknowledged something, the same request is a stray copy.
+    @Test func aProvenTransferIgnoresItsRequestAgain() throws {
+        var harness = CoreHarness()
+        let socket = try started(&harness)
+        #expect(harness.transfer(.ack(block: 1), to: socket, from: Self.client).windows == [2])
+        harness.advance(.milliseconds(100))
+        let effects = harness.listener(Self.rrq(), from: Self.client)
+        #expect(effects.windows == [])
+        #expect(effects.endings.isEmpty)
+        #expect(harness.socket(of: Self.client) == socket)
+    }
+
+    /// Another request from the client's port: the client moved on (a new process on a reused
+    /// port). The old transfer ends without a word and the new request is served at once, so
+    /// the client never takes the old transfer's first packet for its answer.
+    @Test(arguments: [false, true])
+    func anotherRequestFromTheSamePortSupersedesTheTransfer(_ proven: Bool) throws {
+        var harness = CoreHarness()
+        let old = try started(&harness, name: "big")
+        if proven { harness.transfer(.ack(block: 1), to: old, from: Self.client) }
+        let effects = harness.listener(Self.rrq("small"), from: Self.client)
+        let ending = try #require(effects.endings.first)
+        #expect(ending.outcome == .superseded)
+        #expect(ending.finalPacket == nil)
+        #expect(ending.request.filename == Array("big".utf8))
+        #expect(effects.openings.map(\.request.filename) == [Array("small".utf8)])
+        #expect(effects.windows == [1])
+        #expect(harness.socket(of: Self.client) != old)
+        #expect(harness.admission.running == 1)
+    }
+
+    /// A stranger on a transfer's port gets ERROR 5 and changes nothing.
+    @Test func aStrangerGetsError5() throws {
+        var harness = CoreHarness()
+        let socket = try started(&harness)
+        let effects = harness.transfer(.ack(block: 1), to: socket, from: Self.stranger)
+        let slot = try #require(harness.slot(of: Self.client))
+        #expect(
+            effects == [
+                .reply(slot: slot, .error(code: .unknownTransferID, message: "Unknown transfer ID"), to: Self.stranger)
+            ])
+        #expect(harness.transfer(.error(code: .notDefined, message: "x"), to: socket, from: Self.stranger).isEmpty)
+        #expect(harness.transfer(.ack(block: 1), to: socket, from: Self.client).windows == [2])
+    }
+
+    // MARK: - Suspension
+
+    /// Unproven: the first packet, one retransmission, then silence; the place goes back
+    /// and the socket and file stay for a late ACK.
+    @Test func anUnacknowledgedTransferFallsSilentAndGivesItsPlaceBack() throws {
+        var harness = CoreHarness()
+        _ = try started(&harness)
+        #expect(harness.advance(.seconds(1)).windows == [1])
+        let silent = harness.advance(.seconds(2))
+        #expect(silent.suspensions == 1)
+        #expect(silent.windows.isEmpty)
+        #expect(harness.admission.running == 0)
+        #expect(harness.core.count == 1)
+        #expect(harness.core.suspendedCount == 1)
+        #expect(harness.isSuspended(Self.client))
+        // Silent for the rest of the wait, then the end.
+        #expect(harness.run(for: .seconds(89)).isEmpty)
+        let end = harness.advance(.seconds(2))
+        #expect(end.endings.map(\.outcome) == [.unacknowledged])
+        #expect(end.endings.first?.pooled == true)
+        #expect(harness.core.count == 0)
+        #expect(harness.core.suspendedCount == 0)
+    }
+
+    /// The same request during the suspension is answered once more, holding a place again
+    /// while it waits; silent again after.
+    @Test func aRepeatDuringTheSuspensionIsAnsweredOnce() throws {
+        var harness = CoreHarness()
+        _ = try started(&harness)
+        harness.run(for: .seconds(4))
+        #expect(harness.isSuspended(Self.client))
+        let effects = harness.listener(Self.rrq(), from: Self.client)
+        #expect(effects.windows == [1])
+        #expect(harness.admission.running == 1)
+        #expect(!harness.isSuspended(Self.client))
+        #expect(harness.listener(Self.rrq(), from: Self.client).windows.isEmpty)
+        #expect(harness.run(for: .seconds(3)).suspensions == 1)
+        #expect(harness.admission.running == 0)
+        #expect(harness.core.suspendedCount == 1)
+    }
+
+    /// A late ACK resumes the transfer: it takes a place again and goes on.
+    @Test func aLateAckResumesTheTransfer() throws {
+        var harness = CoreHarness()
+        let socket = try started(&harness)
+        harness.run(for: .seconds(4))
+        let effects = harness.transfer(.ack(block: 1), to: socket, from: Self.client)
+        #expect(effects.windows == [2])
+        #expect(harness.admission.running == 1)
+        #expect(harness.core.suspendedCount == 0)
+        #expect(!harness.isSuspended(Self.client))
+    }
+
+    /// A late ACK that finds the server full is dropped; the transfer keeps waiting.
+    @Test func aLateAckWithoutAPlaceIsDropped() throws {
+        var harness = CoreHarness(maxTransfers: 1)
+        let socket = try started(&harness)
+        harness.run(for: .seconds(4))
+        _ = try started(&harness, TestAddress("other", 1))
+        let effects = harness.transfer(.ack(block: 1), to: socket, from: Self.client)
+        #expect(effects == [.note(.noPlaceToResume, client: Self.client)])
+        #expect(harness.isSuspended(Self.client))
+        #expect(harness.core.suspendedCount == 1)
+        #expect(harness.admission.running == 1)
+    }
+
+    /// A datagram that does not resume it gives the place straight back.
+    @Test func aStaleAckDuringTheSuspensionChangesNothing() throws {
+        var harness = CoreHarness()
+        let socket = try started(&harness)
+        harness.run(for: .seconds(4))
+        #expect(harness.transfer(.ack(block: 7), to: socket, from: Self.client).isEmpty)
+        #expect(harness.isSuspended(Self.client))
+        #expect(harness.admission.running == 0)
+        #expect(harness.core.suspendedCount == 1)
+    }
+
+    /// Another request from the port of a suspended transfer ends it and is served.
+    @Test func anotherRequestEndsASuspendedTransfer() throws {
+        var harness = CoreHarness()
+        _ = try started(&harness, name: "big")
+        harness.run(for: .seconds(4))
+        let effects = harness.listener(Self.rrq("small"), from: Self.client)
+        #expect(effects.endings.map(\.outcome) == [.superseded])
+        #expect(effects.openings.count == 1)
+        #expect(harness.core.suspendedCount == 0)
+        #expect(harness.admission.running == 1)
+    }
+
+    /// Past the thread's cap of suspended transfers the oldest ends.
+    @Test func theOldestSuspendedTransferEndsPastTheCap() throws {
+        var harness = CoreHarness(suspendedLimit: 2)
+        for port in 1...3 {
+            _ = try started(&harness, TestAddress("c", port))
+            harness.advance(.milliseconds(10))
+        }
+        let effects = harness.run(for: .seconds(4))
+        #expect(effects.suspensions == 3)
+        #expect(effects.endings.map(\.client) == [TestAddress("c", 1)])
+        #expect(effects.endings.map(\.outcome) == [.unacknowledged])
+        #expect(harness.core.suspendedCount == 2)
+        #expect(harness.core.count == 2)
+    }
+
+    /// A transfer that resumed and fell silent again takes a new place in the queue: its old
+    /// entry does not make it the oldest.
+    @Test func aResumedTransferQueuesAnewWhenItFallsSilentAgain() throws {
+        var harness = CoreHarness(suspendedLimit: 2)
+        _ = try started(&harness, TestAddress("c", 1))
+        harness.run(for: .seconds(4))
+        _ = try started(&harness, TestAddress("c", 2))
+        harness.run(for: .seconds(4))
+        // c1 asks again and falls silent again: now c2 is the oldest.
+        harness.listener(Self.rrq(), from: TestAddress("c", 1))
+        harness.run(for: .seconds(3))
+        _ = try started(&harness, TestAddress("c", 3))
+        let effects = harness.run(for: .seconds(4))
+        #expect(effects.endings.map(\.client) == [TestAddress("c", 2)])
+    }
+
+    // MARK: - A flood
+
+    /// The issue's flood, in virtual time: 1,000 ports of one address ask ten times each and
+    /// never acknowledge. 256 run (the per-client limit), the rest are refused; within 3.1 s
+    /// of the last request every place is back, a new port of the flood's address is served,
+    /// and a flood port that asks for another file is served at once.
+    @Test func aFloodLetsGoWithinItsRetransmission() throws {
+        var harness = CoreHarness(maxPerClient: 256)
+        var refused = 0
+        for _ in 0..<10 {
+            for port in 1...1000 {
+                refused += harness.listener(Self.rrq("big"), from: TestAddress("flood", port)).refusals.count
+            }
+            harness.advance(.milliseconds(5))
+        }
+        #expect(harness.admission.running == 256)
+        #expect(refused == 744 * 10)
+        let reused = TestAddress("flood", 1)
+        let served = harness.listener(Self.rrq("small"), from: reused)
+        #expect(served.endings.map(\.outcome) == [.superseded])
+        #expect(served.openings.count == 1)
+        harness.run(for: .milliseconds(3100))
+        // Every transfer is silent now, the reused port's too (nobody acknowledged it).
+        #expect(harness.admission.running == 0)
+        #expect(harness.core.suspendedCount == 256)
+        let later = harness.listener(Self.rrq("small"), from: TestAddress("flood", 5000))
+        #expect(later.openings.count == 1)
+        #expect(later.refusals.isEmpty)
+    }
+
+    // MARK: - Single-port mode
+
+    /// Every transfer answers from the listener; a client's datagrams reach its transfer by
+    /// its address and port, its request goes through admission.
+    @Test func singlePortRoutesByClient() throws {
+        var harness = CoreHarness(singlePort: true)
+        let effects = harness.listener(Self.rrq(), from: Self.client)
+        #expect(effects.openings.first?.socket == .listener(0))
+        #expect(harness.listener(.ack(block: 1), from: Self.client).windows == [2])
+        #expect(harness.listener(.ack(block: 1), from: Self.stranger) == [.note(.notARequest, client: Self.stranger)])
+        // A repeat goes through admission: no drain (one socket keeps the client's order).
+        let repeated = harness.listener(Self.rrq(), from: Self.client)
+        #expect(repeated == [.note(.repeatedRequest, client: Self.client)])
+        let other = harness.listener(Self.rrq("other"), from: Self.client)
+        #expect(other.endings.map(\.outcome) == [.superseded])
+        #expect(other.endings.first?.pooled == false)
+        #expect(other.openings.first?.socket == .listener(0))
+    }
+
+    // MARK: - Sockets
+
+    /// A socket serves again only after its transfer ended in order and its quarantine
+    /// passed; after a timeout or a failure it is closed.
+    @Test func socketsAreReusedByOutcomeAfterTheirQuarantine() throws {
+        var harness = CoreHarness()
+        harness.contentSize = 100
+        let first = try started(&harness)
+        #expect(harness.transfer(.ack(block: 1), to: first, from: Self.client).endings.first?.pooled == true)
+        // Inside the quarantine (20 ms at least) a new request gets a fresh socket.
+        #expect(harness.listener(Self.rrq(), from: TestAddress("b", 1)).openings.first?.socket == nil)
+        harness.advance(.milliseconds(25))
+        #expect(harness.listener(Self.rrq(), from: TestAddress("c", 1)).openings.first?.socket == .own(first))
+        // A transfer that timed out does not give its socket back.
+        var timing = CoreHarness()
+        let socket = try started(&timing)
+        timing.transfer(.ack(block: 1), to: socket, from: Self.client)
+        let ended = timing.run(for: .seconds(60)).endings
+        #expect(ended.map(\.outcome) == [.timedOut])
+        #expect(ended.first?.pooled == false)
+        // Nor one whose socket failed.
+        var failing = CoreHarness()
+        let broken = try started(&failing)
+        let slot = try #require(failing.slot(of: Self.client))
+        let now = failing.now
+        let failed = failing.serve { $0.socketFailed(slot: slot, errno: 103, now: now, into: &$1) }
+        #expect(failed.endings.map(\.outcome) == [.aborted])
+        #expect(failed.endings.first?.pooled == false)
+        #expect(failed.endings.first?.socketErrno == 103)
+        #expect(failing.core.owner(ofSocket: broken) == nil)
+    }
+
+    @Test(arguments: [
+        (ServerTransfer.Outcome.completed, true), (.sizeProbe, true), (.refused(code: .fileNotFound, reason: ""), true),
+        (.unacknowledged, true), (.superseded, true), (.peerError(code: .notDefined, message: ""), false),
+        (.timedOut, false), (.protocolViolation(.data), false), (.readFailed(.io(errno: 5)), false), (.aborted, false),
+    ])
+    func socketReuseByOutcome(_ outcome: ServerTransfer.Outcome, _ reusable: Bool) {
+        #expect(CoreHarness.Core.socketReusable(after: outcome) == reusable)
+    }
+
+    /// Idle pooled sockets close after two seconds.
+    @Test func idleSocketsExpire() throws {
+        var harness = CoreHarness()
+        harness.contentSize = 100
+        let socket = try started(&harness)
+        harness.transfer(.ack(block: 1), to: socket, from: Self.client)
+        #expect(harness.core.nextDeadline != nil)
+        #expect(harness.run(for: .seconds(3)) == [.close(socket)])
+        #expect(harness.core.nextDeadline == nil)
+    }
+
+    /// A timer entry of a transfer that ended never reaches the next one in its slot.
+    @Test func staleTimersDoNotReachTheNextTransferInASlot() throws {
+        var harness = CoreHarness()
+        harness.contentSize = 100
+        let first = try started(&harness)
+        harness.transfer(.ack(block: 1), to: first, from: Self.client)
+        harness.advance(.milliseconds(500))
+        _ = try started(&harness, TestAddress("b", 1))
+        // The first transfer's 1 s entry falls due now; the second's is due at 1.5 s.
+        #expect(harness.advance(.milliseconds(600)).windows.isEmpty)
+        #expect(harness.advance(.milliseconds(500)).windows == [1])
+    }
+
+    // MARK: - Shutdown
+
+    @Test func shutdownGivesRunningTransfersTheirGraceAndEndsTheRest() throws {
+        var harness = CoreHarness()
+        let running = try started(&harness, TestAddress("run", 1))
+        harness.transfer(.ack(block: 1), to: running, from: TestAddress("run", 1))
+        _ = try started(&harness, TestAddress("silent", 1))
+        harness.run(for: .milliseconds(3500))
+        let now = harness.now
+        let effects = harness.serve { $0.beginShutdown(grace: .seconds(5), now: now, into: &$1) }
+        #expect(effects.endings.map(\.outcome) == [.aborted])
+        #expect(effects.endings.map(\.client) == [TestAddress("silent", 1)])
+        #expect(effects.endings.first?.finalPacket == nil)
+        let aborted = harness.run(for: .seconds(6)).endings
+        #expect(aborted.map(\.outcome) == [.aborted])
+        #expect(aborted.first?.finalPacket == .error(code: .notDefined, message: "Server shutting down"))
+        #expect(harness.core.count == 0)
+    }
+
+    @Test func stopEndsWhatIsLeftAndClosesIdleSockets() throws {
+        var harness = CoreHarness()
+        harness.contentSize = 100
+        let silent = try started(&harness, TestAddress("silent", 1))
+        harness.run(for: .milliseconds(3500))
+        let done = try started(&harness, TestAddress("done", 1))
+        harness.transfer(.ack(block: 1), to: done, from: TestAddress("done", 1))
+        let now = harness.now
+        let effects = harness.serve { $0.stop(now: now, into: &$1) }
+        #expect(effects.endings.map(\.outcome) == [.unacknowledged])
+        #expect(effects.endings.first?.pooled == true)
+        #expect(effects.filter { if case .close = $0 { true } else { false } } == [.close(done), .close(silent)])
+        #expect(harness.core.count == 0)
+    }
+}
