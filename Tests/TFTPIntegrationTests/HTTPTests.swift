@@ -264,6 +264,33 @@ import Testing
         #expect(connection.response()?.body == Array("x".utf8))
     }
 
+    /// SIGTERM while a body goes out on a keep-alive connection: the body finishes, a request
+    /// read after the shutdown began is answered with `Connection: close` (RFC 9112 §9.6), then
+    /// the connection closes and the process exits 0.
+    @Test func answersDuringShutdownSayClose() throws {
+        let tree = try ServedTree()
+        let fd = open(tree.path("big.bin"), O_CREAT | O_WRONLY, 0o644)
+        ftruncate(fd, 16 << 20)
+        close(fd)
+        let server = try TFTPDProcess(root: tree.root, http: true)
+        let connection = try RawHTTP(port: server.httpPort)
+        connection.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(connection.readSome(1 << 20) >= 1 << 20)
+        server.signal(SIGTERM)
+        _ = try server.waitForLog(containing: "http: connection ends after its answers in flight")
+        connection.send("GET /size-1.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        let first = try #require(connection.response())
+        #expect(first.status == 200)
+        #expect(first.body.count == 16 << 20)
+        #expect(first.header("Connection") == nil)
+        let second = try #require(connection.response())
+        #expect(second.status == 200)
+        #expect(second.header("Connection") == "close")
+        #expect(second.body == tree.contents("size-1.bin"))
+        #expect(connection.closedByServer())
+        #expect(server.waitForExit() == 0)
+    }
+
     /// SIGTERM: the listener closes, the process exits 0.
     @Test func gracefulShutdown() throws {
         let tree = try ServedTree()

@@ -15,10 +15,12 @@ import NIOHTTP1
 /// a head and a sendfile region. Pipelined requests are answered in order, as many as the
 /// socket takes; their answers leave in one write per read.
 ///
-/// It also bounds what a connection may cost: a head must arrive within
-/// `headerTimeout` (else 408), an idle keep-alive connection closes after `idleTimeout`,
-/// and the parser refuses heads over the size limit (414/431). No decision about the
-/// protocol is made here.
+/// Its life (what is answered, what keeps the connection, when it closes, what the timer
+/// means) is ``HTTPConnectionState``'s decision; every head goes out through
+/// ``HTTPHeadSerializer``. It also bounds what a connection may cost: a head must arrive
+/// within `headerTimeout` (else 408), an idle keep-alive connection closes after
+/// `idleTimeout`, and the parser refuses heads over the size limit (414/431). No decision
+/// about the protocol is made here.
 final class HTTPConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = IOData
@@ -35,17 +37,10 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     private var parser: HTTPRequestParser
     /// Bytes read and not yet parsed.
     private var input: ByteBuffer?
-    /// A response that ends the connection is on its way: nothing more is read or answered.
-    private var closing = false
-    /// Responses handed to the channel and not yet written (sendfile bodies only).
-    private var bodiesInFlight = 0
-    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
-    /// When the first byte of the head now arriving came.
-    private var headStarted: NIODeadline?
+    /// What is answered, what keeps the connection, when it closes.
+    private var state: HTTPConnectionState
     private var timer: Scheduled<Void>?
     private var timerDue: NIODeadline?
-    /// The server is shutting down: the connection closes once the response in flight is out.
-    private var quiescing = false
     private var context: ChannelHandlerContext?
     /// The client, for name rules that depend on it.
     private var requester = Requester.unknown
@@ -61,6 +56,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         self.logsRequests = logger.logLevel <= .info
         self.metrics = metrics
         self.parser = HTTPRequestParser(maxHeadBytes: configuration.maxHeaderBytes)
+        self.state = HTTPConnectionState(
+            headerTimeout: configuration.headerTimeout, idleTimeout: configuration.idleTimeout,
+            now: .uptimeNanoseconds(0))
     }
 
     // MARK: - Channel events
@@ -70,7 +68,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         if configuration.filenameMap.dependsOnClient || configuration.nameResolver.dependsOnClient {
             requester = context.channel.remoteAddress.flatMap(PeerAddress.init)?.requester ?? .unknown
         }
-        lastActivity = context.eventLoop.now
+        state.read(now: context.eventLoop.now)
         if context.channel.isActive { armTimer() }
     }
 
@@ -81,22 +79,22 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        lastActivity = context.eventLoop.now
+        state.read(now: context.eventLoop.now)
         armTimer()
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        closing = true
+        state.closed()
         timer?.cancel()
         timer = nil
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closing else { return }
+        guard state.isOpen else { return }
         let bytes = unwrapInboundIn(data)
-        lastActivity = context.eventLoop.now
+        state.read(now: context.eventLoop.now)
         if input == nil || input!.readableBytes == 0 {
             input = bytes
         } else {
@@ -107,26 +105,38 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        if context.channel.isWritable, state.parked {
             // Reading stopped while the client did not take its answers (see `process`).
+            state.unpark()
             try? context.channel.syncOptions?.setOption(.autoRead, value: true)
             process(context: context)
+            if state.settle() { closeAfterWrites(context: context) }
         }
         context.fireChannelWritabilityChanged()
     }
 
-    /// Graceful shutdown: an idle connection closes now, a busy one after its response.
+    /// Graceful shutdown: a connection with nothing watched in flight closes once what is
+    /// written is out; a busy one answers what it has read with `Connection: close`.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
-        quiescing = true
-        if bodiesInFlight == 0 {
-            closing = true
-            context.close(promise: nil)
+        if state.quiesce() {
+            closeAfterWrites(context: context)
+        } else if state.isOpen {
+            logger.debug(
+                "http: connection ends after its answers in flight",
+                metadata: ["client": "\(context.channel.remoteAddress?.display ?? "?")"])
         }
     }
 
+    /// Closes once everything written before is out: an empty write completes after every
+    /// write queued before it, so no answer behind a finished body is cut off.
+    private func closeAfterWrites(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(capacity: 0))))
+            .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        closing = true
+        state.closed()
         context.close(promise: nil)
     }
 
@@ -137,26 +147,20 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         guard var buffer = input else { return }
         input = nil
         var wrote = false
-        while !closing && context.channel.isWritable {
+        while state.isOpen && context.channel.isWritable {
             switch parser.next(&buffer) {
             case .request(let head):
-                headStarted = nil
                 respond(to: head, context: context)
                 wrote = true
             case .needMore:
-                if parser.isInsideHead(buffer) {
-                    if headStarted == nil {
-                        let now = context.eventLoop.now
-                        headStarted = now
-                        // The pending check may be the idle one, further away: bring it forward.
-                        if let due = timerDue, due > now + configuration.headerTimeout {
-                            timer?.cancel()
-                            timer = nil
-                            armTimer()
-                        }
+                let now = context.eventLoop.now
+                if state.headInProgress(parser.isInsideHead(buffer), now: now) {
+                    // The pending check may be the idle one, further away: bring it forward.
+                    if let due = timerDue, due > state.deadline(now: now) {
+                        timer?.cancel()
+                        timer = nil
+                        armTimer()
                     }
-                } else {
-                    headStarted = nil
                 }
                 if buffer.readableBytes > 0 {
                     buffer.discardReadBytes()
@@ -169,10 +173,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
                 return
             }
         }
-        if !closing, buffer.readableBytes > 0 {
+        if state.isOpen, buffer.readableBytes > 0 {
             // The socket takes no more answers: stop reading until it does, so a client that
             // pipelines without reading cannot make the input grow.
             input = buffer
+            state.park()
             try? context.channel.syncOptions?.setOption(.autoRead, value: false)
         }
         if wrote { context.flush() }
@@ -247,22 +252,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         _ plan: HTTPResponsePlan, to request: HTTPRequestHead, content: ByteBuffer?, file: ContentFile?,
         started: NIODeadline, context: ChannelHandlerContext
     ) {
-        // HTTP/1.0 is answered as 1.0, 1.1 (and a higher minor version, read as 1.1) as 1.1.
-        let version = request.version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 "
+        let (keepAlive, last) = state.answer(clientKeepsAlive: plan.keepAlive)
         var out = context.channel.allocator.buffer(
             capacity: 320 + (plan.bodyLength <= 65536 ? Int(plan.bodyLength) : 0))
-        out.writeString(version)
-        out.writeString(String(plan.status.code))
-        out.writeInteger(UInt8(ascii: " "))
-        out.writeString(plan.status.reasonPhrase)
-        out.writeStaticString("\r\n")
-        for (name, value) in plan.headers {
-            out.writeString(name)
-            out.writeStaticString(": ")
-            out.writeString(value)
-            out.writeStaticString("\r\n")
-        }
-        out.writeStaticString("\r\n")
+        HTTPHeadSerializer.write(
+            status: plan.status, headers: plan.headers, http10: request.version.minor == 0, keepAlive: keepAlive,
+            into: &out)
         var region: FileRegion?
         var handle: NIOFileHandle?
         switch plan.body {
@@ -280,7 +275,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             } else if let file, length > 0 {
                 let descriptor = dup(file.descriptor)
                 guard descriptor >= 0 else {
-                    closing = true
+                    state.closed()
                     context.close(promise: nil)
                     return
                 }
@@ -290,31 +285,30 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
                     fileHandle: fileHandle, readerIndex: Int(range.lowerBound), endIndex: Int(range.upperBound))
             }
         }
-        let keepAlive = plan.keepAlive && !quiescing
-        if !keepAlive { closing = true }
         guard let region else {
-            if keepAlive {
-                context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
-            } else {
-                context.writeAndFlush(wrapOutboundOut(.byteBuffer(out))).assumeIsolated().whenComplete { _ in
-                    context.close(promise: nil)
+            if last {
+                context.writeAndFlush(wrapOutboundOut(.byteBuffer(out))).assumeIsolated().whenComplete {
+                    [self] result in
+                    if state.written(now: context.eventLoop.now, failed: (try? result.get()) == nil) {
+                        closeAfterWrites(context: context)
+                    }
                 }
+            } else {
+                context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
             }
             finished(plan, request: request, started: started, error: nil, context: context)
             return
         }
-        bodiesInFlight += 1
+        if !last { state.watch() }
         context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.fileRegion(region)), promise: promise)
         promise.futureResult.assumeIsolated().whenComplete { [self] result in
             try? handle?.close()
-            bodiesInFlight -= 1
-            lastActivity = context.eventLoop.now
             var failure: (any Error)?
             if case .failure(let error) = result { failure = error }
             finished(plan, request: request, started: started, error: failure, context: context)
-            if failure != nil || !keepAlive || quiescing { context.close(promise: nil) }
+            if state.written(now: context.eventLoop.now, failed: failure != nil) { closeAfterWrites(context: context) }
         }
     }
 
@@ -340,7 +334,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
 
     /// A refusal from the parser or a timeout: the answer, then the end of the connection.
     private func reject(_ status: HTTPResponseStatus, reason: String, context: ChannelHandlerContext) {
-        closing = true
+        state.refuse()
         input = nil
         timer?.cancel()
         timer = nil
@@ -354,9 +348,15 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
                     "error": "\(reason)",
                 ])
         }
-        let text = response.serialized(now: HTTPClock.now)
-        context.writeAndFlush(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(string: text))))
-            .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        var out = context.channel.allocator.buffer(capacity: 256)
+        HTTPHeadSerializer.write(
+            status: status, headers: response.headers(now: HTTPClock.now), http10: false, keepAlive: false, into: &out)
+        out.writeString(response.text)
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(out))).assumeIsolated().whenComplete { [self] result in
+            if state.written(now: context.eventLoop.now, failed: (try? result.get()) == nil) {
+                context.close(promise: nil)
+            }
+        }
     }
 
     // MARK: - Timeouts
@@ -364,10 +364,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     /// One scheduled check at a time; requests only move the deadlines it reads, so a busy
     /// keep-alive connection does not schedule and cancel a task per request.
     private func armTimer() {
-        guard timer == nil, let context, !closing else { return }
-        let now = context.eventLoop.now
-        var due = headStarted.map { $0 + configuration.headerTimeout } ?? lastActivity + configuration.idleTimeout
-        if due <= now { due = now + configuration.idleTimeout }  // a body still going out
+        guard timer == nil, let context, state.isOpen else { return }
+        let due = state.deadline(now: context.eventLoop.now)
         timerDue = due
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) { [self] in
             timer = nil
@@ -377,17 +375,16 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     }
 
     private func check() {
-        guard let context, !closing else { return }
-        let now = context.eventLoop.now
-        if let headStarted {
-            if now >= headStarted + configuration.headerTimeout {
-                return reject(.requestTimeout, reason: "head not complete in time", context: context)
-            }
-        } else if bodiesInFlight == 0, now >= lastActivity + configuration.idleTimeout {
-            closing = true
+        guard let context else { return }
+        switch state.check(now: context.eventLoop.now) {
+        case .headTimedOut:
+            reject(.requestTimeout, reason: "head not complete in time", context: context)
+        case .close:
             context.close(promise: nil)
-            return
+        case .again:
+            armTimer()
+        case .nothing:
+            break
         }
-        armTimer()
     }
 }

@@ -4,8 +4,8 @@ import NIOHTTP1
 /// status for a request), the parse-error responder (a head the decoder refused), the
 /// connection guard (limits and timeouts, written below the encoder as raw bytes) and the
 /// operator endpoint. A short `text/plain` body saying the status, the same headers each
-/// time (`Date`, `X-Content-Type-Options`, `Content-Length`, and `Connection: close` when
-/// the connection ends after it).
+/// time (`Date`, `X-Content-Type-Options`, `Content-Length`; the `Connection` field is the
+/// head serializer's, ``HTTPHeadSerializer``).
 public struct HTTPErrorResponse: Equatable, Sendable {
     public var status: HTTPResponseStatus
     /// Appended to the body after the reason phrase, e.g. "missing or repeated Host header".
@@ -28,22 +28,13 @@ public struct HTTPErrorResponse: Equatable, Sendable {
         "\(status.code) \(status.reasonPhrase)" + (note.map { ": \($0)" } ?? "") + "\n"
     }
 
-    /// The headers of this answer. `keepAlive` false adds `Connection: close`;
-    /// `keepAliveToken` (an HTTP/1.0 client that asked for keep-alive) adds
-    /// `Connection: keep-alive`.
-    public func headers(now: Int, keepAlive: Bool, keepAliveToken: Bool = false) -> HTTPHeaders {
-        var headers = HTTPResponsePlan.commonHeaders(now: now, keepAlive: keepAlive, keepAliveToken: keepAliveToken)
+    /// The headers of this answer.
+    public func headers(now: Int) -> HTTPHeaders {
+        var headers = HTTPResponsePlan.commonHeaders(now: now)
         headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
         headers.add(name: "Content-Length", value: String(text.utf8.count))
         return headers
     }
 
-    /// The whole response as HTTP/1.1 bytes, for a handler that sits below the encoder (the
-    /// connection guard answers 408/414/431 there); always closes the connection.
-    public func serialized(now: Int) -> String {
-        var out = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
-        for (name, value) in headers(now: now, keepAlive: false) { out += "\(name): \(value)\r\n" }
-        return out + "\r\n" + text
-    }
 }

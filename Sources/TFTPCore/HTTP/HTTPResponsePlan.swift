@@ -14,7 +14,9 @@ public struct HTTPResponsePlan: Equatable, Sendable {
     public var status: HTTPResponseStatus
     public var headers: HTTPHeaders
     public var body: Body
-    /// Whether the connection stays open after this response.
+    /// Whether the connection may stay open after this response, as far as the request and
+    /// the answer go (the handler may still end it: ``HTTPConnectionState``). The
+    /// `Connection` field is written from the final decision by ``HTTPHeadSerializer``.
     public var keepAlive: Bool
 
     public init(status: HTTPResponseStatus, headers: HTTPHeaders, body: Body, keepAlive: Bool) {
@@ -33,18 +35,12 @@ public struct HTTPResponsePlan: Equatable, Sendable {
         }
     }
 
-    /// The headers every response starts with, file or error: `Date`,
-    /// `X-Content-Type-Options`, and `Connection: close` when the connection ends after it
-    /// (`Connection: keep-alive` for an HTTP/1.0 client that asked to keep it).
-    public static func commonHeaders(now: Int, keepAlive: Bool, keepAliveToken: Bool) -> HTTPHeaders {
+    /// The headers every response starts with, file or error: `Date` and
+    /// `X-Content-Type-Options`.
+    public static func commonHeaders(now: Int) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.add(name: "Date", value: HTTPDate.formatNow(now))
         headers.add(name: "X-Content-Type-Options", value: "nosniff")
-        if !keepAlive {
-            headers.add(name: "Connection", value: "close")
-        } else if keepAliveToken {
-            headers.add(name: "Connection", value: "keep-alive")
-        }
         return headers
     }
 }

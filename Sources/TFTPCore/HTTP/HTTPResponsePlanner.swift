@@ -203,13 +203,12 @@ public struct HTTPResponsePlanner: Sendable {
         let keepAlive = !close && self.keepAlive
         return HTTPResponsePlan(
             status: response.status,
-            headers: response.headers(now: now, keepAlive: keepAlive, keepAliveToken: head.version.minor == 0),
+            headers: response.headers(now: now),
             body: isHead ? .none : .text(response.text), keepAlive: keepAlive)
     }
 
     private func commonHeaders() -> HTTPHeaders {
-        HTTPResponsePlan.commonHeaders(
-            now: now, keepAlive: keepAlive, keepAliveToken: head.version.minor == 0)
+        HTTPResponsePlan.commonHeaders(now: now)
     }
 
     /// RFC 9110 §13.1.2, §13.1.3: If-None-Match (weak comparison) wins over

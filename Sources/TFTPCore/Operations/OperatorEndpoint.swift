@@ -149,8 +149,7 @@ public struct OperatorEndpoint: Service {
             let bound = NIOLoopBound((self, context), eventLoop: loop)
             loop.makeFutureWithTask { await route.render() }.whenSuccess { body in
                 let (responder, context) = bound.value
-                var headers = HTTPResponsePlan.commonHeaders(
-                    now: HTTPClock.now, keepAlive: head.isKeepAlive, keepAliveToken: head.version.minor == 0)
+                var headers = HTTPResponsePlan.commonHeaders(now: HTTPClock.now)
                 headers.add(name: "Content-Type", value: route.contentType)
                 headers.add(name: "Cache-Control", value: "no-store")
                 headers.add(name: "Content-Length", value: String(body.count))
@@ -159,15 +158,21 @@ public struct OperatorEndpoint: Service {
         }
 
         private func refuse(_ head: HTTPRequestHead, _ response: HTTPErrorResponse, context: ChannelHandlerContext) {
-            let headers = response.headers(
-                now: HTTPClock.now, keepAlive: head.isKeepAlive, keepAliveToken: head.version.minor == 0)
-            write(head, status: response.status, headers: headers, body: Array(response.text.utf8), context: context)
+            write(
+                head, status: response.status, headers: response.headers(now: HTTPClock.now),
+                body: Array(response.text.utf8), context: context)
         }
 
         private func write(
             _ head: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders, body bytes: [UInt8],
             context: ChannelHandlerContext
         ) {
+            var headers = headers
+            if let connection = HTTPHeadSerializer.connection(
+                keepAlive: head.isKeepAlive, http10: head.version.minor == 0)
+            {
+                headers.add(name: "Connection", value: connection)
+            }
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
                 promise: nil)

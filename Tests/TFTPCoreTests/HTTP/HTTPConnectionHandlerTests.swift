@@ -97,6 +97,7 @@ import Testing
         }
         #expect(statusLines == ["200 OK", "404 Not Found", "200 OK"])
         #expect(answer.contains("\r\n\r\ninner\n"))
+        #expect(answer.components(separatedBy: "Connection: close").count == 2)
         #expect(!connection.channel.isActive)
     }
 
@@ -114,11 +115,12 @@ import Testing
         #expect(!connection.channel.isActive)
     }
 
-    /// Graceful shutdown closes an idle keep-alive connection at once.
+    /// Graceful shutdown closes an idle keep-alive connection once its answers are out.
     @Test func quiesceClosesIdleConnections() throws {
         let connection = try Connection()
         try connection.send("GET /sub/inner.txt HTTP/1.1\r\nHost: x\r\n\r\n")
         connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(try connection.written().hasPrefix("HTTP/1.1 200 OK"))
         #expect(!connection.channel.isActive)
     }
 
@@ -148,5 +150,22 @@ import Testing
         let answer = try connection.written()
         #expect(answer.hasPrefix("HTTP/1.1 200 OK"))
         #expect(answer.contains("HTTP/1.1 404 Not Found"))
+    }
+
+    /// Shutdown while read requests wait for the socket: when it drains, the first is answered
+    /// with `Connection: close` (the last answer), and the connection closes after it.
+    @Test func quiesceAnswersARequestThatWaited() throws {
+        let connection = try Connection()
+        connection.channel.isWritable = false
+        try connection.send("GET /sub/inner.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
+        connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(connection.channel.isActive)
+        connection.channel.isWritable = true
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        let answer = try connection.written()
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(answer.contains("\r\nConnection: close\r\n"))
+        #expect(!answer.contains("404"))
+        #expect(!connection.channel.isActive)
     }
 }
