@@ -93,10 +93,9 @@ import Testing
             let result = try UDPPeer().fetch(name("size-1469.bin"), port: server.port)
             #expect(result.error == nil)
             #expect(result.bytes == tree.contents("size-1469.bin"))
-            if let tid = result.tid {
-                #expect((low...(low + 3)).contains(tid), "TID \(tid) outside \(low)-\(low + 3)")
-                seen.insert(tid)
-            }
+            let tid = try #require(result.tid)
+            #expect((low...(low + 3)).contains(tid), "TID \(tid) outside \(low)-\(low + 3)")
+            seen.insert(tid)
         }
         #expect(!seen.isEmpty)
     }
@@ -229,9 +228,9 @@ import Testing
                 Request(
                     filename: name("size-512.bin"), mode: .octet, options: [TransferOption(name: "tsize", value: "0")])
             ), port: server.port)
-        if let oack = peer.receive() {
-            peer.send(Packet.error(code: .optionRefused, message: "probe"), port: oack.port)
-        }
+        let oack = try #require(peer.receive())
+        #expect(oack.packet == .success(.optionAcknowledgement([TransferOption(name: "tsize", value: "512")])))
+        peer.send(Packet.error(code: .optionRefused, message: "probe"), port: oack.port)
         _ = try ExternalTool.run(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:\(server.httpPort)/size-1.bin"])
         _ = try ExternalTool.run(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:\(server.httpPort)/nope"])
         try server.waitForLog(containing: "outcome=", count: 4)

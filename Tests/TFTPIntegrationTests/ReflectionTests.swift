@@ -78,7 +78,7 @@ import Testing
         try server.waitForLog(containing: "suspended")
         let received = drain(peer)
         #expect(received.count == 2)
-        guard let (first, tid) = received.first else { return }
+        let (first, tid) = try #require(received.first)
         #expect(received.allSatisfy { $0.packet == first && $0.port == tid })
         if c.options {
             #expect(first == .optionAcknowledgement([TransferOption(name: "blksize", value: "1468")]))
@@ -111,7 +111,7 @@ import Testing
         #expect(result.error == nil)
         #expect(result.bytes == tree.contents("size-1468.bin"))
         try server.waitForLog(containing: "outcome=completed")
-        guard let (first, tid) = received.first else { return }
+        let (first, tid) = try #require(received.first)
         #expect(
             finish(from: first, peer: silent, tid: tid, host: "127.0.0.1", blockSize: 512) == tree.contents(Self.file))
     }

@@ -28,6 +28,12 @@ import Testing
 
     private func firstBlock(_ action: ServerTransfer.Action) -> UInt16? { blocks(action).first?.0 }
 
+    /// The window and deadline of a `sendWindow` action, or nil for any other action.
+    private func sentWindow(_ action: ServerTransfer.Action) -> (ServerTransfer.DataWindow, NIODeadline)? {
+        if case .sendWindow(let window, let deadline) = action { return (window, deadline) }
+        return nil
+    }
+
     // MARK: - Lockstep at the edge sizes
 
     /// Drives a lockstep transfer to its end, acknowledging every block; returns the
@@ -351,14 +357,14 @@ import Testing
         #expect(server.received(.ack(block: 60000), now: at(2)) == .wait)
     }
 
-    @Test func timeoutResendsTheSameBlockWithBackoff() {
+    @Test func timeoutResendsTheSameBlockWithBackoff() throws {
         let policy = RetransmitPolicy(initialTimeout: .milliseconds(200), maximumTimeout: .seconds(4), maxRetries: 2)
         var server = machine([("blksize", "512")], configuration: .init(retransmit: policy))
         _ = server.start(content: .success(1000), now: at(0))
         // ACK 0 after 200 ms: the round trip is measured, and it is not small.
         let first = server.received(.ack(block: 0), now: at(200))
         #expect(blocks(first).map(\.0) == [1])
-        guard case .sendWindow(let window, let deadline) = first else { return }
+        let (window, deadline) = try #require(sentWindow(first))
         let interval = deadline - at(200)
         #expect(server.timerFired(now: at(200) + interval) == .sendWindow(window, deadline: at(200) + interval * 3))
         #expect(
@@ -368,19 +374,19 @@ import Testing
     }
 
     /// RFC 2349: the client's timeout is the retransmission interval, not doubled.
-    @Test func clientTimeoutIsUsedAsIs() {
+    @Test func clientTimeoutIsUsedAsIs() throws {
         var server = machine([("timeout", "3")])
         _ = server.start(content: .success(100), now: at(0))
-        guard case .sendWindow(let window, let deadline) = server.received(.ack(block: 0), now: at(1)) else { return }
+        let (window, deadline) = try #require(sentWindow(server.received(.ack(block: 0), now: at(1))))
         #expect(deadline == at(3001))
         #expect(server.timerFired(now: at(3001)) == .sendWindow(window, deadline: at(6001)))
     }
 
     /// The round trip is measured: after a quick ACK the timeout falls to the floor.
-    @Test func timeoutAdaptsToTheRoundTrip() {
+    @Test func timeoutAdaptsToTheRoundTrip() throws {
         var server = machine()
         _ = server.start(content: .success(5000), now: at(0))
-        guard case .sendWindow(_, let deadline) = server.received(.ack(block: 1), now: at(1)) else { return }
+        let (_, deadline) = try #require(sentWindow(server.received(.ack(block: 1), now: at(1))))
         #expect(deadline == at(1) + .milliseconds(50))
     }
 

@@ -457,4 +457,106 @@ import Testing
         #expect(effects.filter { if case .close = $0 { true } else { false } } == [.close(done), .close(silent)])
         #expect(harness.core.count == 0)
     }
+
+    // MARK: - Invariants
+
+    /// Random traffic from a few hosts and ports (requests for two files, ACKs, errors,
+    /// garbage, strangers on transfer ports, time passing, shutdown), seeded: after every
+    /// event the core's books agree with each other and with admission, and a client that
+    /// never acknowledged anything got its first packet at most once per request plus one
+    /// timer retransmission per transfer.
+    @Test(arguments: 1...40)
+    func booksStayConsistentUnderRandomTraffic(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        var harness = CoreHarness(
+            suspendedLimit: 3, maxTransfers: 6, maxPerClient: 4)
+        harness.contentSize = Int64.random(in: 0...5000, using: &random)
+        let clients = (0..<3).flatMap { host in (1...3).map { TestAddress("h\(host)", $0) } }
+        var requests: [TestAddress: Int] = [:]
+        var transfers: [TestAddress: Int] = [:]
+        var firstPackets: [TestAddress: Int] = [:]
+        var proven: Set<TestAddress> = []
+        for step in 0..<400 {
+            let client = clients[Int.random(in: 0..<clients.count, using: &random)]
+            var effects: [CoreHarness.Effect] = []
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0...2:
+                requests[client, default: 0] += 1
+                effects = harness.listener(Self.rrq(random.chance(0.7) ? "a" : "b"), from: client)
+            case 3...5:
+                if let socket = harness.socket(of: client) {
+                    let block = UInt16.random(in: 0...3, using: &random)
+                    effects = harness.transfer(.ack(block: block), to: socket, from: client)
+                    if block >= 1 { proven.insert(client) }
+                }
+            case 6:
+                if let socket = harness.socket(of: client) {
+                    effects = harness.transfer(.ack(block: 1), to: socket, from: Self.stranger)
+                    #expect(effects.allSatisfy { if case .reply(_, _, Self.stranger) = $0 { true } else { false } })
+                }
+            case 7:
+                effects = harness.listener(.failure(.tooShort), from: client)
+            case 8:
+                if step == 300 {
+                    let now = harness.now
+                    effects = harness.serve { $0.beginShutdown(grace: .seconds(2), now: now, into: &$1) }
+                } else {
+                    effects = harness.advance(.milliseconds(Int64.random(in: 1...1500, using: &random)))
+                }
+            default:
+                effects = harness.advance(.milliseconds(Int64.random(in: 1...50, using: &random)))
+            }
+            for effect in effects {
+                if case .open(let opening) = effect { transfers[opening.client, default: 0] += 1 }
+                guard case .sendWindow(let slot, let window) = effect, window.first == 1,
+                    let to = harness.core[slot]?.client
+                else { continue }
+                firstPackets[to, default: 0] += 1
+            }
+            let books = checkBooks(harness)
+            let reflected = firstPackets.filter { client, sent in
+                !proven.contains(client) && sent > requests[client, default: 0] + transfers[client, default: 0]
+            }
+            guard books.isEmpty, reflected.isEmpty else {
+                Issue.record("seed \(seed) step \(step): \(books) \(reflected)")
+                return
+            }
+        }
+    }
+
+    /// The core's tables agree: routes and transfers point at each other, sockets map to
+    /// their transfers, the suspended count is the suspended transfers, and admission holds
+    /// exactly the running ones. Returns what disagrees.
+    private func checkBooks(_ harness: CoreHarness) -> [String] {
+        let core = harness.core
+        var problems: [String] = []
+        var running = 0
+        var suspended = 0
+        for slot in core.transfers.indices {
+            guard let transfer = core.transfers[slot] else {
+                if !core.freeSlots.contains(slot) { problems.append("slot \(slot) empty but not free") }
+                continue
+            }
+            if core.freeSlots.contains(slot) { problems.append("slot \(slot) used and free") }
+            if core.routes[transfer.client] != slot { problems.append("no route to slot \(slot)") }
+            if case .own(let socket) = transfer.socket, core.owner(ofSocket: socket) != slot {
+                problems.append("socket \(socket) not mapped to slot \(slot)")
+            }
+            if transfer.isSuspended {
+                suspended += 1
+                if !transfer.endpoint.transfer.isSuspended { problems.append("slot \(slot) suspended, machine not") }
+            } else {
+                running += 1
+            }
+        }
+        for (client, slot) in core.routes where core.transfers[slot]?.client != client {
+            problems.append("route of \(client) to slot \(slot) of another")
+        }
+        if core.suspendedCount != suspended { problems.append("suspended \(core.suspendedCount) != \(suspended)") }
+        if suspended > core.suspendedLimit { problems.append("\(suspended) suspended over the cap") }
+        if harness.admission.running != running {
+            problems.append("admission holds \(harness.admission.running), \(running) run")
+        }
+        return problems
+    }
 }
