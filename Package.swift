@@ -1,9 +1,14 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
-let strict: [SwiftSetting] = [
-    .swiftLanguageMode(.v6)
-]
+/// Under CI (`CI=true`, as `.ci/run` sets it) a warning in our own targets is an error, by the
+/// compiler's own `-warnings-as-errors`; the dependencies' warnings stay theirs. Elsewhere a
+/// warning stays a warning, so a newer compiler's new warnings never stop a user's build.
+let warningsAreErrors = Context.environment["CI"] == "true"
+
+let strict: [SwiftSetting] =
+    [.swiftLanguageMode(.v6)] + (warningsAreErrors ? [.treatAllWarnings(as: .error)] : [])
+let strictC: [CSetting] = warningsAreErrors ? [.treatAllWarnings(as: .error)] : []
 
 // Linux only: the TFTP engine is built on epoll, eventfd, recvmmsg/sendmmsg with UDP GSO,
 // preadv2 and openat2 (Sources/CTFTPShims), so no other platform is declared.
@@ -23,7 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        .target(name: "CTFTPShims"),
+        .target(name: "CTFTPShims", cSettings: strictC),
         .target(
             name: "TFTPCore",
             dependencies: [
