@@ -63,7 +63,7 @@ extension EngineCore {
                 return transferDatagram(
                     slot: slot, .success(.readRequest(request)), from: client, now: now, into: &effects)
             }
-            apply(transfers[slot]!.endpoint.transfer.supersede(), slot: slot, now: now, into: &effects)
+            apply(running.endpoint.transfer.supersede(), slot: slot, now: now, into: &effects)
         }
         switch admission.admit(client, resuming: false) {
         case .admitted:
@@ -98,14 +98,13 @@ extension EngineCore {
         }
         let generation = nextGeneration
         nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
-        let slot = insert(
-            RoutedTransfer(
-                endpoint: ServerEndpoint(
-                    client: opening.client,
-                    transfer: ServerTransfer(request: opening.request, configuration: configuration)),
-                generation: generation, socket: socket, listener: opening.listener, started: now, phase: .running))
-        apply(
-            transfers[slot]!.endpoint.transfer.start(content: content, now: now), slot: slot, now: now, into: &effects)
+        let transfer = RoutedTransfer(
+            endpoint: ServerEndpoint(
+                client: opening.client, transfer: ServerTransfer(request: opening.request, configuration: configuration)
+            ),
+            generation: generation, socket: socket, listener: opening.listener, started: now, phase: .running)
+        let slot = insert(transfer)
+        apply(transfer.endpoint.transfer.start(content: content, now: now), slot: slot, now: now, into: &effects)
         return (slot, generation)
     }
 }

@@ -18,10 +18,10 @@ extension EngineCore {
                 effects.append(.note(.noPlaceToResume, client: source))
                 return
             }
-            transfers[slot]!.phase = .running
+            transfer.phase = .running
             suspendedCount -= 1
         }
-        switch transfers[slot]!.endpoint.received(decoded, from: source, now: now) {
+        switch transfer.endpoint.received(decoded, from: source, now: now) {
         case .perform(let action):
             apply(action, slot: slot, now: now, into: &effects)
         case .reply(let packet, let stranger):
@@ -29,29 +29,25 @@ extension EngineCore {
         case .ignore:
             break
         }
-        if resuming, let after = self[slot], after.generation == transfer.generation, !after.isSuspended,
-            after.endpoint.transfer.isSuspended
-        {
+        if resuming, self[slot] === transfer, !transfer.isSuspended, transfer.endpoint.transfer.isSuspended {
             // Nothing resumed it: back to waiting, in its old place in the queue.
             admission.release(source)
-            transfers[slot]!.phase = suspension
+            transfer.phase = suspension
             suspendedCount += 1
         }
     }
 
     /// Reading the transfer's content failed: its machine ends it with an ERROR.
     mutating func contentFailed(slot: Int, _ error: ContentError, now: NIODeadline, into effects: inout [Effect]) {
-        guard self[slot] != nil else { return }
-        apply(transfers[slot]!.endpoint.transfer.contentFailed(error), slot: slot, now: now, into: &effects)
+        guard let transfer = self[slot] else { return }
+        apply(transfer.endpoint.transfer.contentFailed(error), slot: slot, now: now, into: &effects)
     }
 
     /// The transfer's socket failed under it (aborted by the kernel, as `ss -K` does): its
     /// machine ends it, and the socket is not reused.
     mutating func socketFailed(slot: Int, errno: Int32, now: NIODeadline, into effects: inout [Effect]) {
-        guard self[slot] != nil else { return }
-        apply(
-            transfers[slot]!.endpoint.transfer.socketFailed(), slot: slot, now: now, socketErrno: errno,
-            into: &effects)
+        guard let transfer = self[slot] else { return }
+        apply(transfer.endpoint.transfer.socketFailed(), slot: slot, now: now, socketErrno: errno, into: &effects)
     }
 
     /// Performs the machine's action in the table (timers, suspension, the end) and passes on
@@ -85,7 +81,7 @@ extension EngineCore {
         guard let transfer = self[slot], !transfer.isSuspended else { return }
         admission.release(transfer.client)
         suspensions += 1
-        transfers[slot]!.phase = .suspended(order: suspensions)
+        transfer.phase = .suspended(order: suspensions)
         suspendedCount += 1
         suspendedOrder.append((slot, transfer.generation, suspensions))
         effects.append(.suspended(slot: slot))
@@ -95,9 +91,7 @@ extension EngineCore {
             if let waiting = self[oldest.slot], waiting.generation == oldest.generation,
                 waiting.phase == .suspended(order: oldest.order)
             {
-                apply(
-                    transfers[oldest.slot]!.endpoint.transfer.endSuspension(), slot: oldest.slot, now: now,
-                    into: &effects)
+                apply(waiting.endpoint.transfer.endSuspension(), slot: oldest.slot, now: now, into: &effects)
             }
         }
         if suspendedHead > 1024, suspendedHead * 2 > suspendedOrder.count {
@@ -150,17 +144,16 @@ extension EngineCore {
 
     /// Graceful shutdown: each running transfer may go on for `grace`; suspended ones end.
     mutating func beginShutdown(grace: TimeAmount, now: NIODeadline, into effects: inout [Effect]) {
-        for slot in transfers.indices where transfers[slot] != nil {
+        for case (let slot, let transfer?) in transfers.enumerated() {
             apply(
-                transfers[slot]!.endpoint.transfer.beginShutdown(grace: grace, now: now), slot: slot, now: now,
-                into: &effects)
+                transfer.endpoint.transfer.beginShutdown(grace: grace, now: now), slot: slot, now: now, into: &effects)
         }
     }
 
     /// Ends every transfer now (running ones tell their client with an ERROR).
     mutating func abort(now: NIODeadline, into effects: inout [Effect]) {
-        for slot in transfers.indices where transfers[slot] != nil {
-            apply(transfers[slot]!.endpoint.transfer.abort(), slot: slot, now: now, into: &effects)
+        for case (let slot, let transfer?) in transfers.enumerated() {
+            apply(transfer.endpoint.transfer.abort(), slot: slot, now: now, into: &effects)
         }
     }
 
@@ -168,10 +161,9 @@ extension EngineCore {
     /// its line; a running one, which a drained shutdown does not leave, with an ERROR), and
     /// the idle sockets close.
     mutating func stop(now: NIODeadline, into effects: inout [Effect]) {
-        for slot in transfers.indices where transfers[slot] != nil {
+        for case (let slot, let transfer?) in transfers.enumerated() {
             let action =
-                transfers[slot]!.isSuspended
-                ? transfers[slot]!.endpoint.transfer.endSuspension() : transfers[slot]!.endpoint.transfer.abort()
+                transfer.isSuspended ? transfer.endpoint.transfer.endSuspension() : transfer.endpoint.transfer.abort()
             apply(action, slot: slot, now: now, into: &effects)
         }
         pool.removeAll { effects.append(.close($0)) }

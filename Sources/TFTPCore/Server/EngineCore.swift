@@ -102,8 +102,8 @@ struct EngineCore<Address: TransferAddress, Admission: TransferAdmission> where 
             let slot = Int(entry.slot)
             guard let transfer = self[slot], transfer.generation == entry.generation, transfer.armed == entry.deadline
             else { continue }
-            transfers[slot]!.armed = nil
-            apply(transfers[slot]!.endpoint.transfer.timerFired(now: now), slot: slot, now: now, into: &effects)
+            transfer.armed = nil
+            apply(transfer.endpoint.transfer.timerFired(now: now), slot: slot, now: now, into: &effects)
         }
         pool.expire(now: now.uptimeNanoseconds) { effects.append(.close($0)) }
     }
@@ -114,7 +114,7 @@ struct EngineCore<Address: TransferAddress, Admission: TransferAdmission> where 
         guard let transfer = self[slot] else { return }
         let nanoseconds = deadline.uptimeNanoseconds
         if let armed = transfer.armed, armed <= nanoseconds { return }
-        transfers[slot]!.armed = nanoseconds
+        transfer.armed = nanoseconds
         timers.push(.init(deadline: nanoseconds, slot: UInt32(slot), generation: transfer.generation))
     }
 
@@ -143,12 +143,6 @@ struct EngineCore<Address: TransferAddress, Admission: TransferAdmission> where 
         if routes[transfer.client] == slot { routes[transfer.client] = nil }
         if case .own(let descriptor) = transfer.socket { setOwner(of: descriptor, to: -1) }
         return transfer
-    }
-
-    /// Mutates the transfer in `slot` in place.
-    mutating func update(_ slot: Int, _ body: (inout RoutedTransfer<Address>) -> Void) {
-        guard slot >= 0, slot < transfers.count, transfers[slot] != nil else { return }
-        body(&transfers[slot]!)
     }
 
     private mutating func setOwner(of descriptor: Int32, to slot: Int) {

@@ -26,8 +26,9 @@ extension EngineThread {
     /// Moves the transfer to `new` sending state and asks epoll for writability exactly
     /// while it is blocked (on its own socket, or in single-port mode on the listener's).
     func setSending(_ transfer: EngineTransfer, _ new: EngineTransfer.Sending) {
+        let wants: Bool
+        if case .blocked = new { wants = true } else { wants = false }
         transfer.sending = new
-        let wants = transfer.isBlocked
         guard wants != transfer.watchesWritable else { return }
         transfer.watchesWritable = wants
         if wants { settings.metrics.sendBufferFull() }
@@ -60,9 +61,14 @@ extension EngineThread {
         switch pending {
         case .window(let window, let sent):
             transmit(window, from: sent, for: transfer)
-        case .packet(let bytes):
-            if bytes.withUnsafeBytes({ UDPSocket.send(transfer.descriptor, $0, to: transfer.client) }) == EAGAIN {
+        case .packet:
+            let sent = transfer.pendingPacket.withUnsafeBytes {
+                UDPSocket.send(transfer.descriptor, $0, to: transfer.client)
+            }
+            if sent == EAGAIN {
                 transfer.sending = .blocked(pending)
+            } else {
+                transfer.pendingPacket = []
             }
         }
         setSending(transfer, transfer.sending)

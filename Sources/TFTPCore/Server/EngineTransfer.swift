@@ -18,12 +18,13 @@ final class EngineTransfer {
         case blocked(Pending)
     }
 
-    /// What a full send buffer left behind.
+    /// What a full send buffer left behind. A plain value, like ``Sending``: the thread
+    /// looks at it for every window, and copying it then costs no reference counting.
     enum Pending {
         /// A window, of which the first `sent` datagrams went out.
         case window(ServerTransfer.DataWindow, sent: Int)
-        /// A control packet (OACK).
-        case packet([UInt8])
+        /// A control packet (OACK), whose bytes wait in ``pendingPacket``.
+        case packet
     }
 
     let slot: Int
@@ -36,21 +37,27 @@ final class EngineTransfer {
     /// What is sent; nil when the request was refused (the machine ends it at once).
     let content: ContentReader?
 
-    var sending = Sending.idle
+    // The mutable state is unchecked for exclusive access: only its engine thread touches
+    // it, once per packet or more, and the run-time check costs more than the work.
+
+    @exclusivity(unchecked) var sending = Sending.idle
+    /// The bytes of the control packet a full send buffer left, while ``sending`` is
+    /// `.blocked(.packet)`.
+    @exclusivity(unchecked) var pendingPacket: [UInt8] = []
     /// Whether the thread asked epoll for writability on this transfer's behalf (it does
     /// exactly while ``sending`` is ``Sending/blocked(_:)``).
-    var watchesWritable = false
+    @exclusivity(unchecked) var watchesWritable = false
     /// UDP GSO for its windows; turned off if the kernel refuses it on this path (segments
     /// larger than the path MTU).
-    var segmentationOffload: Bool
+    @exclusivity(unchecked) var segmentationOffload: Bool
 
     /// Packets read ahead: DATA frames (the codec's header, then the block) back to back for
     /// blocks `cachedFirst ..< cachedFirst + cachedCount`, read with one preadv. A window is
     /// sent straight from here; a lockstep transfer reads once per read-ahead.
-    var buffer: FrameBuffer?
-    var cachedFirst: UInt64 = 0
-    var cachedCount = 0
-    var cachedFrameSize = 0
+    @exclusivity(unchecked) var buffer: FrameBuffer?
+    @exclusivity(unchecked) var cachedFirst: UInt64 = 0
+    @exclusivity(unchecked) var cachedCount = 0
+    @exclusivity(unchecked) var cachedFrameSize = 0
 
     init(
         slot: Int, generation: UInt32, descriptor: Int32, ownsSocket: Bool, listener: Int, client: PeerAddress,
