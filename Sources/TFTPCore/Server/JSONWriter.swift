@@ -49,6 +49,16 @@ struct JSONWriter {
         text += String(value)
     }
 
+    mutating func field(_ name: String, _ value: Bool) {
+        key(name)
+        text += value ? "true" : "false"
+    }
+
+    /// An array of strings.
+    mutating func strings(_ values: [String]) {
+        array(values) { value, out in out.string(value) }
+    }
+
     mutating func field(_ name: String, _ value: Double) {
         key(name)
         text += value.isFinite ? String(value) : "null"

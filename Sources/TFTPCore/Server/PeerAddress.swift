@@ -108,6 +108,11 @@ public struct PeerAddress: Hashable, Sendable {
         return nil
     }
 
+    /// The IPv4 address (also of an IPv4-mapped IPv6 one), for the machines registry.
+    public var ipv4Address: IPv4Address? {
+        ipv4.map { IPv4Address(value: UInt32(bigEndian: $0)) }
+    }
+
     /// Whether a datagram from here can be a client's: a source port of 0, a broadcast
     /// or a multicast source cannot, and such datagrams are dropped unanswered, so nothing
     /// is reflected at them (docs/protocol.md, "Who gets an answer").
