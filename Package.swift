@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(name: "CTFTPShims", cSettings: strictC),
@@ -43,10 +45,39 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // TLS for the HTTPS listener, apart from TFTPCore so that the library, the client and
+        // the fuzz targets do not link BoringSSL.
+        .target(
+            name: "TFTPHTTPS",
+            dependencies: [
+                "TFTPCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The machines file (`--machines`), YAML or JSON: apart from TFTPCore, which has no
+        // Foundation.
+        .target(
+            name: "TFTPMachines",
+            dependencies: [
+                "TFTPCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "tftpd",
             dependencies: [
                 "TFTPCore",
+                "TFTPHTTPS",
+                "TFTPMachines",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -85,6 +116,20 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TFTPHTTPSTests",
+            dependencies: [
+                "TFTPHTTPS",
+                "TFTPCore",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TFTPMachinesTests",
+            dependencies: ["TFTPMachines", "TFTPCore"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import NIOCore
 import TFTPCore
+import TFTPHTTPS
 
 #if canImport(Glibc)
     import Glibc
@@ -56,6 +57,31 @@ struct ConfigurationCheck {
             case .failure(let error):
                 report(false, "--proxy-dhcp", "\(interface): \(error.reason)")
             }
+        }
+        if let tls = configuration.tls {
+            do {
+                let facts = try TLSCredentials(certificate: tls.certificate, key: tls.key).facts
+                let names =
+                    facts.alternativeNames.isEmpty
+                    ? "no alternative names" : facts.alternativeNames.joined(separator: ", ")
+                let until = TLSCertificateFacts.day(facts.notValidAfter)
+                switch facts.validity(at: Int(time(nil))) {
+                case .valid:
+                    report(true, "--tls-cert", "\(tls.certificate) with its key: \(names), valid until \(until)")
+                case .expired:
+                    report(false, "--tls-cert", "\(tls.certificate) expired on \(until): clients will refuse it")
+                case .notYetValid:
+                    report(
+                        false, "--tls-cert",
+                        "\(tls.certificate) is not valid before \(TLSCertificateFacts.day(facts.notValidBefore))")
+                }
+            } catch {
+                report(false, "--tls-cert", "\(error)")
+            }
+        }
+        if let (file, service) = configuration.machines {
+            let book = service.book
+            report(true, "--machines", "\(file): \(book.profiles.count) profile(s), the script at \(book.scriptPath)")
         }
         let inherited = configuration.server.inheritedSockets.count
         if inherited > 0 {

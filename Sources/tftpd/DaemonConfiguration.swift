@@ -16,6 +16,11 @@ struct DaemonConfiguration {
 
     var server: ServerConfiguration
     var http: HTTPConfiguration?
+    /// The certificate and key `--https` serves (loaded by the daemon and by `--check`).
+    var tls: (certificate: String, key: String)?
+    /// `--machines`: the file, and its profiles at work (shared by TFTP, HTTP, the proxy and
+    /// the status page).
+    var machines: (file: String, service: MachineService)?
     var proxyDHCP: ProxyDHCPConfiguration?
     var metrics: ListenAddress?
     var status: ListenAddress?
@@ -26,8 +31,10 @@ struct DaemonConfiguration {
     init(
         content: ContentOptions, listen: ListenOptions, transfer: TransferOptions, http: HTTPOptions,
         proxy: ProxyDHCPOptions, operator: OperatorOptions, inheritedSockets: [CInt], coreCount: Int,
-        remap: RemapRules? = nil
+        remap: RemapRules? = nil, machines: (file: String, book: MachineBook)? = nil
     ) {
+        let service = machines.map { MachineService(book: $0.book) }
+        self.machines = machines.flatMap { machines in service.map { (machines.file, $0) } }
         let gracePeriod = TimeAmount.seconds(Int64(transfer.gracePeriod))
         let filenameMap = content.filenameMap(remap: remap)
         self.status = `operator`.statusAddress
@@ -49,17 +56,23 @@ struct DaemonConfiguration {
             fitBlockSizeToMTU: transfer.maxBlksize == nil,
             inheritedSockets: inheritedSockets,
             threads: listen.threads ?? coreCount,
-            board: status == nil ? nil : TransferBoard()
+            board: status == nil ? nil : TransferBoard(machines: service?.registry)
         )
+        self.server.machines = service
         self.http = http.configuration(
             gracePeriod: gracePeriod, filenameMap: filenameMap, nameResolver: content.nameResolver)
-        self.proxyDHCP = proxy.configuration(httpListen: self.http?.listen ?? [])
+        self.http?.machines = service
+        self.tls = http.tlsFiles
+        self.proxyDHCP = proxy.configuration(
+            httpListen: self.http?.listen ?? [], httpsListen: self.http?.secureListen ?? [])
+        self.proxyDHCP?.machines = service
     }
 
     /// Every address the daemon binds, in the order it binds them.
     var bindings: [Binding] {
         server.listen.map { Binding(flag: "--listen", address: $0, transport: .udp) }
             + (http?.listen ?? []).map { Binding(flag: "--http", address: $0, transport: .tcp) }
+            + (http?.secureListen ?? []).map { Binding(flag: "--https", address: $0, transport: .tcp) }
             + (metrics.map { [Binding(flag: "--metrics", address: $0, transport: .tcp)] } ?? [])
             + (status.map { [Binding(flag: "--status", address: $0, transport: .tcp)] } ?? [])
     }

@@ -10,6 +10,8 @@ enum DaemonExit: Int32, CaseIterable, Error {
     case failed = 1
     /// Bad flags (ArgumentParser's own code).
     case usage = 64
+    /// The `--tls-cert`/`--tls-key` pair cannot be served (unreadable, not PEM, not a pair).
+    case tlsUnservable = 65
     /// The root cannot be served (missing, not a directory, not openable).
     case rootUnservable = 66
     /// `--user` names no account.
@@ -22,7 +24,8 @@ enum DaemonExit: Int32, CaseIterable, Error {
     /// The table in `--help`.
     static let help = """
         Exit status: 0 stopped cleanly or --check passed; 1 --check failed or a socket \
-        could not be bound; 64 usage; 66 the root cannot be served; 67 no such --user; \
+        could not be bound; 64 usage; 65 the TLS certificate or key cannot be served; 66 the \
+        root cannot be served; 67 no such --user; \
         77 refused to serve as root or could not drop privileges.
         """
 }

@@ -4,11 +4,14 @@ import NIOCore
 import Prometheus
 import ServiceLifecycle
 import TFTPCore
+import TFTPHTTPS
+import TFTPMachines
 import UnixSignals
 
-/// Runs a ``DaemonConfiguration``: the TFTP server, the HTTP listener, the operator
-/// endpoints, one startup gate where the privilege plan is carried out once every socket is
-/// bound, and the signals (the first drains, the second ends transfers at once).
+/// Runs a ``DaemonConfiguration``: the TFTP server, the HTTP and HTTPS listeners (and the
+/// watcher of the certificate), the operator endpoints, one startup gate where the privilege
+/// plan is carried out once every socket is bound, and the signals (the first SIGTERM drains,
+/// the second ends transfers at once; SIGHUP re-reads the certificate).
 struct DaemonServices {
     var configuration: DaemonConfiguration
     var privileges: PrivilegePlan
@@ -71,6 +74,22 @@ struct DaemonServices {
         }
         let arrive: @Sendable ([SocketAddress]) async throws -> Void = { _ in try await gate.arrive() }
 
+        // The certificate is read before the privilege drop (its key is often readable by
+        // root alone); a bad one stops the start with the reason.
+        var watcher: TLSCredentialsWatcher?
+        var http = configuration.http
+        if let tls = configuration.tls {
+            do {
+                let credentials = try TLSCredentials(certificate: tls.certificate, key: tls.key)
+                TLSCredentialsWatcher.describe(credentials.facts, logger: logger)
+                http?.security = .tls(credentials, logger: logger, metrics: serverMetrics)
+                watcher = TLSCredentialsWatcher(credentials: credentials, logger: logger)
+            } catch {
+                logger.critical("--tls-cert/--tls-key: \(error)")
+                throw DaemonExit.tlsUnservable
+            }
+        }
+
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         do {
             let contentRoot = try ContentRoot(path: server.root, policy: server.contentPolicy)
@@ -79,7 +98,7 @@ struct DaemonServices {
                     service: try TFTPServer(
                         configuration: server, root: contentRoot, logger: logger, metrics: serverMetrics,
                         onListening: arrive)))
-            if let http = configuration.http {
+            if let http {
                 services.append(
                     .init(
                         service: HTTPFileServer(
@@ -92,11 +111,19 @@ struct DaemonServices {
                         service: ProxyDHCPServer(
                             configuration: proxy, logger: logger, metrics: serverMetrics, onListening: arrive)))
             }
+            if let watcher {
+                services.append(.init(service: watcher))
+            }
+            if let (file, service) = configuration.machines {
+                MachinesFileWatcher.describe(service.book, path: file, logger: logger)
+                services.append(.init(service: MachinesFileWatcher(path: file, service: service, logger: logger)))
+            }
             if let address = configuration.status, let board = server.board {
                 services.append(
                     .init(
                         service: OperatorEndpoint.status(
-                            address: address, logger: logger, board: board, onListening: arrive)))
+                            address: address, logger: logger, board: board, machines: configuration.machines?.service,
+                            onListening: arrive)))
             }
             if let address = configuration.metrics, let prometheus {
                 services.append(
@@ -121,8 +148,19 @@ struct DaemonServices {
         // signals are trapped here, before anything runs, so that a busy start cannot let the
         // first one pass uncounted and the second be taken for the first.
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            tasks.addTask { [watcher] in
+                for await _ in hangups {
+                    if let watcher {
+                        watcher.reload(because: "SIGHUP")
+                    } else {
+                        logger.info(
+                            "SIGHUP: nothing to re-read (the configuration is read at start; restart to change it)")
+                    }
+                }
+            }
             tasks.addTask {
                 var caught = 0
                 for await signal in signals {

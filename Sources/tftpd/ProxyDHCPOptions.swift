@@ -30,6 +30,13 @@ struct ProxyDHCPOptions: ParsableArguments {
     )
     var iPXEScript: String?
 
+    @Flag(
+        name: .customLong("proxy-https"),
+        help:
+            "proxyDHCP: hand out https:// URLs on the --https listener (HTTP boot files, the iPXE script) instead of http:// ones."
+    )
+    var preferHTTPS = false
+
     func validate() throws {
         for entry in bootFiles {
             guard Self.parse(entry) != nil else {
@@ -39,11 +46,9 @@ struct ProxyDHCPOptions: ParsableArguments {
             }
         }
         if interfaces.isEmpty {
-            guard bootFiles.isEmpty, iPXEScript == nil else {
-                throw ValidationError("--boot-file and --ipxe-script need --proxy-dhcp IFACE")
+            guard bootFiles.isEmpty, iPXEScript == nil, !preferHTTPS else {
+                throw ValidationError("--boot-file, --ipxe-script and --proxy-https need --proxy-dhcp IFACE")
             }
-        } else if bootFiles.isEmpty && iPXEScript == nil {
-            throw ValidationError("--proxy-dhcp needs at least one --boot-file ARCH=FILE (or --ipxe-script)")
         }
     }
 
@@ -55,13 +60,14 @@ struct ProxyDHCPOptions: ParsableArguments {
         return file.isEmpty ? nil : (architecture, file)
     }
 
-    /// The proxy's settings, or nil when it is off.
-    func configuration(httpListen: [ListenAddress]) -> ProxyDHCPConfiguration? {
+    /// The proxy's settings, or nil when it is off. With `--proxy-https` the URLs it hands
+    /// out name the `--https` listeners.
+    func configuration(httpListen: [ListenAddress], httpsListen: [ListenAddress]) -> ProxyDHCPConfiguration? {
         guard !interfaces.isEmpty else { return nil }
         var files: [ClientArchitecture: String] = [:]
         for (architecture, file) in bootFiles.compactMap(Self.parse) { files[architecture] = file }
         return ProxyDHCPConfiguration(
             interfaces: interfaces, plan: ProxyBootPlan(bootFiles: files, iPXEScript: iPXEScript),
-            httpListen: httpListen)
+            httpListen: preferHTTPS ? [] : httpListen, httpsListen: preferHTTPS ? httpsListen : [])
     }
 }

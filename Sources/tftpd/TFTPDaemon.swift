@@ -32,11 +32,19 @@ struct TFTPDaemon: ParsableCommand {
     @OptionGroup(title: "TFTP transfers") var transfer: TransferOptions
     @OptionGroup(title: "HTTP") var http: HTTPOptions
     @OptionGroup(title: "proxyDHCP") var proxy: ProxyDHCPOptions
+    @OptionGroup(title: "Machines") var machines: MachineOptions
     @OptionGroup(title: "Operations") var operations: OperatorOptions
     @OptionGroup(title: "Privileges") var privileges: PrivilegeOptions
 
     @Flag(help: "Check the configuration (root, user, addresses bindable) and exit: 0 if it would start.")
     var check = false
+
+    func validate() throws {
+        if !proxy.interfaces.isEmpty, proxy.bootFiles.isEmpty, proxy.iPXEScript == nil, machines.file == nil {
+            throw ValidationError(
+                "--proxy-dhcp needs at least one --boot-file ARCH=FILE (or --ipxe-script, or --machines)")
+        }
+    }
 
     /// Runs ``serve()`` while the main thread waits here. Swift's async main would park the
     /// main thread with dispatch_main(), which exits it; an exited main thread keeps root's
@@ -64,7 +72,8 @@ struct TFTPDaemon: ParsableCommand {
         let inherited = SocketActivation.takeInheritedSockets()
         let configuration = DaemonConfiguration(
             content: content, listen: listen, transfer: transfer, http: http, proxy: proxy, operator: operations,
-            inheritedSockets: inherited.datagram, coreCount: System.coreCount, remap: try content.remapRules())
+            inheritedSockets: inherited.datagram, coreCount: System.coreCount, remap: try content.remapRules(),
+            machines: try machines.book().map { (machines.file ?? "", $0) })
         let plan = PrivilegePlan.decide(user: privileges.user, allowRoot: privileges.allowRoot)
 
         if check {

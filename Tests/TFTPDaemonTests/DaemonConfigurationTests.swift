@@ -76,13 +76,34 @@ import Testing
         // The last --boot-file for an architecture wins.
         #expect(proxy.plan.bootFiles == [.bios: "undionly.kpxe", .efiX64: "snponly.efi"])
         #expect(proxy.plan.iPXEScript == "boot.ipxe")
-        #expect(proxy.site(for: IPv4Address("192.0.2.1")!).httpURL(path: "x") == "http://192.0.2.1:8080/x")
+        #expect(proxy.site(for: IPv4Address("192.0.2.1")!).url(path: "x") == "http://192.0.2.1:8080/x")
         #expect(daemon.listeningServices == 3)
         #expect(try configuration([]).proxyDHCP == nil)
         // An HTTP listener on another address is no use to the interface's clients.
         let elsewhere = try configuration(["--proxy-dhcp", "eth0", "--boot-file", "bios=x", "--http", "192.0.2.9:80"])
         #expect(elsewhere.proxyDHCP?.site(for: IPv4Address("192.0.2.1")!).httpPort == nil)
         #expect(elsewhere.proxyDHCP?.site(for: IPv4Address("192.0.2.9")!).httpPort == 80)
+    }
+
+    /// `--https` with its certificate and key: TLS listeners beside (or instead of) the plain
+    /// ones; `--proxy-https` hands out their URLs.
+    @Test func httpsFlags() throws {
+        let daemon = try configuration([
+            "--https", "0.0.0.0:8443", "--tls-cert", "/etc/tftpd/server.pem", "--tls-key", "/etc/tftpd/server.key",
+            "--proxy-dhcp", "eth0", "--boot-file", "efi-x64-http=ipxe.efi", "--proxy-https", "--http", "0.0.0.0:8080",
+        ])
+        let http = try #require(daemon.http)
+        #expect(http.listen == [ListenAddress(host: "0.0.0.0", port: 8080)])
+        #expect(http.secureListen == [ListenAddress(host: "0.0.0.0", port: 8443)])
+        #expect(daemon.tls?.certificate == "/etc/tftpd/server.pem" && daemon.tls?.key == "/etc/tftpd/server.key")
+        #expect(daemon.bindings.map(\.flag) == ["--listen", "--http", "--https"])
+        let site = try #require(daemon.proxyDHCP?.site(for: IPv4Address("192.0.2.1")!))
+        #expect(site.url(path: "ipxe.efi") == "https://192.0.2.1:8443/ipxe.efi")
+        #expect(site.httpPort == nil)
+        // HTTPS alone is an HTTP listener too.
+        let alone = try configuration(["--https", "[::]:443", "--tls-cert", "c", "--tls-key", "k"])
+        #expect(alone.http?.listen == [] && alone.http?.secureListen == [ListenAddress(host: "::", port: 443)])
+        #expect(ProxySite(address: IPv4Address("192.0.2.1")!, httpsPort: 443).url(path: "/a") == "https://192.0.2.1/a")
     }
 
     @Test func nameRulesReachTFTPAndHTTP() throws {
@@ -115,6 +136,11 @@ import Testing
         (["--ipxe-script", "boot.ipxe"], "need --proxy-dhcp IFACE"),
         (["--proxy-dhcp", "eth0", "--boot-file", "amiga=x"], "--boot-file amiga=x: expected ARCH=FILE"),
         (["--proxy-dhcp", "eth0", "--boot-file", "bios="], "--boot-file bios=: expected ARCH=FILE"),
+        (["--https", "0.0.0.0:443"], "--https needs --tls-cert FILE and --tls-key FILE"),
+        (["--https", "0.0.0.0:443", "--tls-cert", "c"], "--https needs --tls-cert FILE and --tls-key FILE"),
+        (["--tls-cert", "c", "--tls-key", "k"], "--tls-cert and --tls-key need --https"),
+        (["--https", "nowhere", "--tls-cert", "c", "--tls-key", "k"], "--https nowhere: expected ADDR:PORT"),
+        (["--proxy-https"], "need --proxy-dhcp IFACE"),
     ])
     func refusedFlagsNameThemselves(_ flags: [String], _ message: String) {
         do {

@@ -14,6 +14,7 @@ extension ContentError {
         case .directory, .notRegularFile: (.accessViolation, "Access violation: not a regular file")
         case .tooLarge: (.diskFull, "File too large for netascii mode")
         case .io: (.notDefined, "Read error")
+        case .scriptFailed: (.notDefined, "Script error")
         }
     }
 
@@ -28,6 +29,7 @@ extension ContentError {
         case .directory: HTTPErrorResponse(.forbidden, note: "directory listing is off")
         case .tooLarge: HTTPErrorResponse(.payloadTooLarge)
         case .io: HTTPErrorResponse(.internalServerError)
+        case .scriptFailed: HTTPErrorResponse(.internalServerError, note: "script error")
         }
     }
 }

@@ -25,6 +25,10 @@ public enum ContentError: Error, Equatable, Sendable {
     case refusedByRule
     /// An I/O error while opening or reading; `errno` for the log only.
     case io(errno: Int32)
+    /// A machine's script could not be rendered from its template (a name with no value,
+    /// braces that do not close, a template file that cannot be read); the reason, with its
+    /// line, is for the log only (docs/machines.md).
+    case scriptFailed(String)
 }
 
 extension ContentError: CustomStringConvertible {
@@ -39,6 +43,7 @@ extension ContentError: CustomStringConvertible {
         case .tooLarge: "too large"
         case .refusedByRule: "refused by a remap rule"
         case .io(let errno): "I/O error (errno \(errno))"
+        case .scriptFailed(let reason): "script not rendered: \(reason)"
         }
     }
 

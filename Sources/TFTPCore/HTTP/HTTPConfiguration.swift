@@ -2,7 +2,12 @@ import NIOCore
 
 /// The HTTP listener's settings; every limit has a production default.
 public struct HTTPConfiguration: Sendable {
+    /// Plain HTTP listeners (`--http`).
     public var listen: [ListenAddress]
+    /// HTTPS listeners (`--https`), secured by ``security``.
+    public var secureListen: [ListenAddress]
+    /// The TLS handlers for ``secureListen`` (required when it is not empty).
+    public var security: HTTPListenerSecurity?
     /// Serve an HTML listing for `dir/` URLs (off: 403).
     public var listing: Bool
     /// Request line plus headers; past it: 414 (still in the request line) or 431.
@@ -21,9 +26,13 @@ public struct HTTPConfiguration: Sendable {
     public var filenameMap: FilenameMap
     /// Per-client directories and case-insensitive names, shared with TFTP.
     public var nameResolver: NameResolver
+    /// `--machines`: the script rendered per machine, and each request on its timeline.
+    public var machines: MachineService?
 
     public init(
         listen: [ListenAddress],
+        secureListen: [ListenAddress] = [],
+        security: HTTPListenerSecurity? = nil,
         listing: Bool = false,
         maxHeaderBytes: Int = 16 * 1024,
         maxTargetLength: Int = 4096,
@@ -35,6 +44,8 @@ public struct HTTPConfiguration: Sendable {
         nameResolver: NameResolver = .init()
     ) {
         self.listen = listen
+        self.secureListen = secureListen
+        self.security = security
         self.listing = listing
         self.maxHeaderBytes = maxHeaderBytes
         self.maxTargetLength = maxTargetLength

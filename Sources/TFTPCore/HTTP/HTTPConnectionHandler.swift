@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 #if canImport(Glibc)
     import Glibc
@@ -44,11 +45,19 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     /// The client, for name rules that depend on it.
     private var requester = Requester.unknown
+    /// The client's IPv4 address, for the machines registry (`--machines`).
+    private var clientAddress: IPv4Address?
+    /// On a TLS connection: where large bodies are read, to be copied through the pipeline
+    /// (sendfile cannot go through TLS). Nil: bodies go with sendfile.
+    private let bodyReads: NIOThreadPool?
+    /// Bytes read per chunk of a copied body.
+    static let copyChunk = 256 * 1024
 
     init(
         root: ContentRoot, configuration: HTTPConfiguration, cache: HTTPFileCache, logger: Logger,
-        metrics: ServerMetrics
+        metrics: ServerMetrics, bodyReads: NIOThreadPool? = nil
     ) {
+        self.bodyReads = bodyReads
         self.root = root
         self.configuration = configuration
         self.cache = cache
@@ -67,6 +76,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         self.context = context
         if configuration.filenameMap.dependsOnClient || configuration.nameResolver.dependsOnClient {
             requester = context.channel.remoteAddress.flatMap(PeerAddress.init)?.requester ?? .unknown
+        }
+        if configuration.machines != nil {
+            clientAddress = context.channel.remoteAddress.flatMap(PeerAddress.init)?.ipv4Address
         }
         state.read(now: context.eventLoop.now)
         if context.channel.isActive { armTimer() }
@@ -200,6 +212,21 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             plan = answer
         case .serve(let path):
             if remembers, knownPath == nil { cache.remember(path, forTarget: head.uri) }
+            if let machines = configuration.machines,
+                let script = machines.script(for: path, machine: machine(of: head, machines: machines), root: root)
+            {
+                switch script {
+                case .success(let bytes):
+                    plan = planner.generated(length: bytes.readableBytes)
+                    content = bytes
+                case .failure(let error):
+                    logger.error(
+                        "machines: script not served",
+                        metadata: ["client": "\(context.channel.remoteAddress?.display ?? "?")", "error": "\(error)"])
+                    plan = planner.refusal(error)
+                }
+                break
+            }
             // The cache knows files by the path asked for: only when that is the file served.
             let plainNames = configuration.nameResolver.isPlain
             if plainNames, let entry = cache.lookup(path, root: root) {
@@ -233,6 +260,14 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         write(plan, to: head, content: content, file: file, started: started, context: context)
     }
 
+    /// The machine asking, for its script: the hardware address iPXE put in the query
+    /// (`?mac=${net0/mac}`, or the one the proxy wrote there), and what is known of the
+    /// address the connection comes from.
+    private func machine(of head: HTTPRequestHead, machines: MachineService) -> MachineIdentity {
+        let mac = HTTPRequestTarget.queryValue("mac", in: head.uri).flatMap(MACAddress.init)
+        return machines.registry.identity(address: clientAddress, mac: mac)
+    }
+
     private func directory(_ path: RequestPath, planner: HTTPResponsePlanner) -> HTTPResponsePlan {
         switch planner.directory(path, listing: configuration.listing) {
         case .respond(let answer):
@@ -260,6 +295,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             into: &out)
         var region: FileRegion?
         var handle: NIOFileHandle?
+        var copied: (file: ContentFile, range: Range<Int64>)?
         switch plan.body {
         case .none:
             break
@@ -272,6 +308,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             {
                 content = slice
                 out.writeBuffer(&content)
+            } else if let file, length > 0, bodyReads != nil {
+                copied = (file, range)
             } else if let file, length > 0 {
                 let descriptor = dup(file.descriptor)
                 guard descriptor >= 0 else {
@@ -285,7 +323,18 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
                     fileHandle: fileHandle, readerIndex: Int(range.lowerBound), endIndex: Int(range.upperBound))
             }
         }
-        guard let region else {
+        let body: EventLoopFuture<Void>
+        if let region {
+            if !last { state.watch() }
+            context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(.fileRegion(region)), promise: promise)
+            body = promise.futureResult
+        } else if let copied, let bodyReads {
+            if !last { state.watch() }
+            context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
+            body = copy(copied.file, range: copied.range, reads: bodyReads, context: context)
+        } else {
             if last {
                 context.writeAndFlush(wrapOutboundOut(.byteBuffer(out))).assumeIsolated().whenComplete {
                     [self] result in
@@ -299,11 +348,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             finished(plan, request: request, started: started, error: nil, context: context)
             return
         }
-        if !last { state.watch() }
-        context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.fileRegion(region)), promise: promise)
-        promise.futureResult.assumeIsolated().whenComplete { [self] result in
+        body.assumeIsolated().whenComplete { [self] result in
             try? handle?.close()
             var failure: (any Error)?
             if case .failure(let error) = result { failure = error }
@@ -312,12 +357,62 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Sends bytes `range` of `file` as buffers, for a connection that cannot take sendfile
+    /// (TLS): each chunk is read on `reads`, off the event loop, and the next one is read
+    /// while the one before is written. Succeeds when the last chunk is written.
+    private func copy(
+        _ file: ContentFile, range: Range<Int64>, reads: NIOThreadPool, context: ChannelHandlerContext
+    ) -> EventLoopFuture<Void> {
+        let loop = context.eventLoop
+        let allocator = context.channel.allocator
+        let done = loop.makePromise(of: Void.self)
+        func read(at offset: Int64) -> EventLoopFuture<ByteBuffer> {
+            let length = Int(min(Int64(Self.copyChunk), range.upperBound - offset))
+            return reads.runIfActive(eventLoop: loop) {
+                var buffer = allocator.buffer(capacity: length)
+                try file.read(into: &buffer, offset: offset, length: length)
+                guard buffer.readableBytes == length else { throw ContentError.io(errno: EIO) }
+                return buffer
+            }
+        }
+        func send(_ chunk: EventLoopFuture<ByteBuffer>, at offset: Int64) {
+            chunk.assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case .failure(let error):
+                    done.fail(error)
+                case .success(let bytes):
+                    let next = offset + Int64(bytes.readableBytes)
+                    let ahead = next < range.upperBound ? read(at: next) : nil
+                    context.writeAndFlush(wrapOutboundOut(.byteBuffer(bytes))).assumeIsolated().whenComplete {
+                        written in
+                        switch written {
+                        case .failure(let error): done.fail(error)
+                        case .success:
+                            if let ahead { send(ahead, at: next) } else { done.succeed() }
+                        }
+                    }
+                }
+            }
+        }
+        send(read(at: range.lowerBound), at: range.lowerBound)
+        return done.futureResult
+    }
+
     /// The one access-log line per request, and its count.
     private func finished(
         _ plan: HTTPResponsePlan, request: HTTPRequestHead, started: NIODeadline, error: (any Error)?,
         context: ChannelHandlerContext
     ) {
         metrics.httpResponse(status: plan.status.code, bodyBytes: plan.bodyLength)
+        if let machines = configuration.machines, let clientAddress {
+            machines.registry.record(
+                MachineEvent(
+                    at: MachineRegistry.now, kind: .http,
+                    subject: "\(request.method.rawValue) \(request.uri.prefix(200))",
+                    result: "\(plan.status.code)", succeeded: error == nil && plan.status.code < 400),
+                address: clientAddress,
+                mac: HTTPRequestTarget.queryValue("mac", in: request.uri).flatMap(MACAddress.init))
+        }
         guard logsRequests else { return }
         var metadata: Logger.Metadata = [
             "client": "\(context.channel.remoteAddress?.display ?? "?")",

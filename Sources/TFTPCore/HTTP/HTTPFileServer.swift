@@ -5,10 +5,11 @@ import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 
-/// The HTTP/1.1 sibling: serves the same root through the same door, GET and HEAD only.
-/// A `Service`: on graceful shutdown it stops accepting, lets responses in flight finish
-/// (idle keep-alive connections are closed at once, the others after their response) for
-/// up to the grace period, then closes what is left.
+/// The HTTP/1.1 sibling: serves the same root through the same door, GET and HEAD only, on
+/// plain listeners (`--http`) and on TLS ones (`--https`, secured by the configuration's
+/// ``HTTPListenerSecurity``). A `Service`: on graceful shutdown it stops accepting, lets
+/// responses in flight finish (idle keep-alive connections are closed at once, the others
+/// after their response) for up to the grace period, then closes what is left.
 public struct HTTPFileServer: Service {
     public let configuration: HTTPConfiguration
     private let root: ContentRoot
@@ -66,20 +67,41 @@ public struct HTTPFileServer: Service {
     }
 
     public func run() async throws {
+        // Bodies on TLS connections are read here, off the event loops.
+        let reads: NIOThreadPool? = configuration.secureListen.isEmpty ? nil : NIOThreadPool(numberOfThreads: 2)
+        reads?.start()
+        do {
+            try await serve(reads: reads)
+        } catch {
+            try? await reads?.shutdownGracefully()
+            throw error
+        }
+        try? await reads?.shutdownGracefully()
+    }
+
+    private func serve(reads: NIOThreadPool?) async throws {
         let connections = Connections()
         let caches = makeCaches()
         var listeners: [any Channel] = []
         do {
             for address in configuration.listen {
-                listeners.append(try await bind(address, connections: connections, caches: caches))
+                listeners.append(try await bind(address, secure: nil, connections: connections, caches: caches))
+            }
+            if let security = configuration.security, let reads {
+                for address in configuration.secureListen {
+                    listeners.append(
+                        try await bind(
+                            address, secure: (security, reads), connections: connections, caches: caches))
+                }
             }
         } catch {
             for listener in listeners { try? await listener.close() }
             throw error
         }
         let addresses = listeners.compactMap(\.localAddress)
-        for address in addresses {
-            logger.info("accepting http connections", metadata: ["address": "\(address.display)"])
+        for (index, address) in addresses.enumerated() {
+            let kind = index < configuration.listen.count ? "http" : "https"
+            logger.info("accepting \(kind) connections", metadata: ["address": "\(address.display)"])
         }
         do {
             try await onListening(addresses)
@@ -109,7 +131,8 @@ public struct HTTPFileServer: Service {
     }
 
     private func bind(
-        _ address: ListenAddress, connections: Connections, caches: [ObjectIdentifier: HTTPFileCache]
+        _ address: ListenAddress, secure: (HTTPListenerSecurity, NIOThreadPool)?, connections: Connections,
+        caches: [ObjectIdentifier: HTTPFileCache]
     ) async throws -> any Channel {
         let configuration = configuration
         let root = root
@@ -134,9 +157,11 @@ public struct HTTPFileServer: Service {
                 return channel.eventLoop.makeCompletedFuture {
                     let cache =
                         caches[ObjectIdentifier(channel.eventLoop)] ?? HTTPFileCache(eventLoop: channel.eventLoop)
+                    if let (security, _) = secure { try security.secure(channel) }
                     try channel.pipeline.syncOperations.addHandler(
                         HTTPConnectionHandler(
-                            root: root, configuration: configuration, cache: cache, logger: logger, metrics: metrics))
+                            root: root, configuration: configuration, cache: cache, logger: logger, metrics: metrics,
+                            bodyReads: secure?.1))
                 }
             }
             .bind(host: address.host, port: address.port)

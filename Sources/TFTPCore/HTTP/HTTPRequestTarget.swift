@@ -47,6 +47,33 @@ public enum HTTPRequestTarget {
         return (path, target[end...])
     }
 
+    /// The value of `name` in the target's query (`?mac=52:54:00:12:34:56&x=1`), percent-
+    /// decoded; nil when the query does not give it.
+    public static func queryValue(_ name: String, in target: String) -> String? {
+        guard let start = target.firstIndex(of: "?") else { return nil }
+        let query = target[target.index(after: start)...].prefix { $0 != "#" }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0] == name else { continue }
+            var bytes: [UInt8] = []
+            let raw = Array(parts[1].utf8)
+            var index = 0
+            while index < raw.count {
+                if raw[index] == UInt8(ascii: "%"), index + 2 < raw.count, let high = hex(raw[index + 1]),
+                    let low = hex(raw[index + 2])
+                {
+                    bytes.append(high << 4 | low)
+                    index += 3
+                } else {
+                    bytes.append(raw[index] == UInt8(ascii: "+") ? UInt8(ascii: " ") : raw[index])
+                    index += 1
+                }
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        return nil
+    }
+
     private static func decodeAndSanitize(
         _ bytes: [UInt8], map: FilenameMap, client: Requester
     ) -> Result<RequestPath, Problem> {

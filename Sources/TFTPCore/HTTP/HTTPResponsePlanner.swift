@@ -192,6 +192,17 @@ public struct HTTPResponsePlanner: Sendable {
             status: .ok, headers: headers, body: isHead ? .none : .text(html), keepAlive: keepAlive)
     }
 
+    /// A script rendered for the requesting machine (docs/machines.md): 200 with the whole
+    /// text (no ranges, no validators: it may differ on the next request), never cached.
+    public func generated(length: Int) -> HTTPResponsePlan {
+        var headers = commonHeaders()
+        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        headers.add(name: "Cache-Control", value: "no-store")
+        headers.add(name: "Content-Length", value: String(length))
+        return HTTPResponsePlan(
+            status: .ok, headers: headers, body: isHead ? .none : .file(0..<Int64(length)), keepAlive: keepAlive)
+    }
+
     /// A file the door refused, as ``ContentError/httpError`` says.
     public func refusal(_ problem: ContentError) -> HTTPResponsePlan {
         answer(problem.httpError)

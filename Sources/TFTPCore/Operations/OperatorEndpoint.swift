@@ -6,16 +6,16 @@ import ServiceLifecycle
 
 /// A small HTTP listener for the operator's network, kept apart from the file server:
 /// `--metrics ADDR:PORT` (`GET /metrics`, the Prometheus text format 0.0.4) and `--status
-/// ADDR:PORT` (the status page, its fragment and `/api/transfers`). Each path has a content
-/// type and a renderer; anything else is 404, methods other than GET and HEAD 405. A
-/// `Service`; it stops on shutdown.
+/// ADDR:PORT` (the status page, its fragment, `/api/transfers`, and with `--machines`
+/// `/api/explain`). Each path has a content type and a renderer, given the query; anything
+/// else is 404, methods other than GET and HEAD 405. A `Service`; it stops on shutdown.
 public struct OperatorEndpoint: Service {
-    /// One path's answer.
+    /// One path's answer, rendered from the request's query (`a=1&b=2`, possibly empty).
     public struct Route: Sendable {
         public var contentType: String
-        public var render: @Sendable () async -> [UInt8]
+        public var render: @Sendable (_ query: String) async -> [UInt8]
 
-        public init(contentType: String, render: @escaping @Sendable () async -> [UInt8]) {
+        public init(contentType: String, render: @escaping @Sendable (_ query: String) async -> [UInt8]) {
             self.contentType = contentType
             self.render = render
         }
@@ -52,30 +52,41 @@ public struct OperatorEndpoint: Service {
     ) -> OperatorEndpoint {
         OperatorEndpoint(
             name: "metrics", address: address, logger: logger,
-            routes: ["/metrics": Route(contentType: "text/plain; version=0.0.4; charset=utf-8", render: render)],
+            routes: ["/metrics": Route(contentType: "text/plain; version=0.0.4; charset=utf-8") { _ in render() }],
             onListening: onListening)
     }
 
     /// `--status`: the page at /, the part its script refreshes at /fragment, the same
-    /// facts as JSON at /api/transfers.
+    /// facts as JSON at /api/transfers; with `--machines`, /api/explain?mac=…&arch=…&ip=…
+    /// &uuid=…&hostname=… says which profile such a machine gets, and why.
     public static func status(
-        address: ListenAddress, logger: Logger, board: TransferBoard,
+        address: ListenAddress, logger: Logger, board: TransferBoard, machines: MachineService? = nil,
         onListening: @escaping @Sendable ([SocketAddress]) async throws -> Void = { _ in }
     ) -> OperatorEndpoint {
-        OperatorEndpoint(
-            name: "status page", address: address, logger: logger,
-            routes: [
-                "/": Route(contentType: "text/html; charset=utf-8") {
-                    Array(StatusPage.page(await board.snapshot()).utf8)
-                },
-                "/fragment": Route(contentType: "text/html; charset=utf-8") {
-                    Array(StatusPage.fragment(await board.snapshot()).utf8)
-                },
-                "/api/transfers": Route(contentType: "application/json") {
-                    Array(await board.snapshot().json.utf8)
-                },
-            ],
-            onListening: onListening)
+        var routes: [String: Route] = [
+            "/": Route(contentType: "text/html; charset=utf-8") { _ in
+                Array(StatusPage.page(await board.snapshot()).utf8)
+            },
+            "/fragment": Route(contentType: "text/html; charset=utf-8") { _ in
+                Array(StatusPage.fragment(await board.snapshot()).utf8)
+            },
+            "/api/transfers": Route(contentType: "application/json") { _ in
+                Array(await board.snapshot().json.utf8)
+            },
+        ]
+        if let machines {
+            routes["/api/explain"] = Route(contentType: "application/json") { query in
+                let target = "?" + query
+                func value(_ name: String) -> String? { HTTPRequestTarget.queryValue(name, in: target) }
+                let machine = MachineIdentity(
+                    mac: value("mac").flatMap(MACAddress.init), uuid: value("uuid")?.lowercased(),
+                    architecture: value("arch").flatMap(ClientArchitecture.init(rawValue:)),
+                    address: value("ip").flatMap(IPv4Address.init), hostname: value("hostname"))
+                return Array(StatusSnapshot.json(machines.book.explain(machine)).utf8)
+            }
+        }
+        return OperatorEndpoint(
+            name: "status page", address: address, logger: logger, routes: routes, onListening: onListening)
     }
 
     public func run() async throws {
@@ -147,7 +158,8 @@ public struct OperatorEndpoint: Service {
             // engine threads), then written on it.
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context), eventLoop: loop)
-            loop.makeFutureWithTask { await route.render() }.whenSuccess { body in
+            let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+            loop.makeFutureWithTask { await route.render(query) }.whenSuccess { body in
                 let (responder, context) = bound.value
                 var headers = HTTPResponsePlan.commonHeaders(now: HTTPClock.now)
                 headers.add(name: "Content-Type", value: route.contentType)

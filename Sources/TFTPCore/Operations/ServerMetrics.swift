@@ -21,6 +21,7 @@ public final class ServerMetrics: Sendable {
     private let listenerDrops = Counter(label: "tftp_listener_drops_total")
     private let httpRequests = NIOLockedValueBox<[UInt: Counter]>([:])
     private let httpBytes = Counter(label: "http_body_bytes_sent_total")
+    private let tlsFailures = NIOLockedValueBox<[String: Counter]>([:])
     private let proxyReplies: [ClientArchitecture: [BootClient.Firmware: Counter]]
     private let proxyIgnored: [ProxyIgnoreReason: Counter]
 
@@ -120,5 +121,17 @@ public final class ServerMetrics: Sendable {
         }
         counter.increment()
         if bodyBytes > 0 { httpBytes.increment(by: bodyBytes) }
+    }
+
+    /// A TLS handshake on an HTTPS listener failed, for `reason` (a label of the TLS
+    /// target's `TLSHandshakeFailure`).
+    public func tlsHandshakeFailed(_ reason: String) {
+        let counter = tlsFailures.withLockedValue { counters in
+            if let counter = counters[reason] { return counter }
+            let counter = Counter(label: "http_tls_handshake_failures_total", dimensions: [("reason", reason)])
+            counters[reason] = counter
+            return counter
+        }
+        counter.increment()
     }
 }

@@ -17,6 +17,8 @@ public struct DHCPOption: Hashable, Sendable {
     public static let pad: UInt8 = 0
     /// Vendor-specific information (§8.4); PXE puts its sub-options here (PXE 2.1).
     public static let vendorSpecific: UInt8 = 43
+    /// Host name (RFC 2132 §3.14).
+    public static let hostName: UInt8 = 12
     /// The requested address (§9.1).
     public static let requestedAddress: UInt8 = 50
     /// The message type (§9.6).

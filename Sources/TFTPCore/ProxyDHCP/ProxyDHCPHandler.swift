@@ -13,11 +13,14 @@ final class ProxyDHCPHandler: ChannelInboundHandler {
     private let interface: String
     private let logger: Logger
     private let metrics: ServerMetrics
+    /// `--machines`: the boot plan per machine, and what the server learns of each.
+    private let machines: MachineService?
 
     init(
         port: ProxyPort, plan: ProxyBootPlan, site: ProxySite, interface: String, logger: Logger,
-        metrics: ServerMetrics
+        metrics: ServerMetrics, machines: MachineService? = nil
     ) {
+        self.machines = machines
         self.port = port
         self.plan = plan
         self.site = site
@@ -35,7 +38,19 @@ final class ProxyDHCPHandler: ChannelInboundHandler {
             ignore(.malformed, from: envelope.remoteAddress, detail: "\(error)")
             return
         }
-        switch ProxyDecision.answer(request, on: port, plan: plan, site: site) {
+        let sender = envelope.remoteAddress.ipAddress.flatMap { IPv4Address($0) }
+        var machine: MachineIdentity?
+        var profile: String?
+        let decision = ProxyDecision.answer(request, on: port, site: site) { client in
+            guard let machines else { return plan }
+            let identity = MachineIdentity(
+                request: request, client: client, sender: port == .bootService ? sender : nil)
+            let chosen = machines.plan(for: identity, fallback: plan)
+            machine = identity
+            profile = chosen.profile
+            return chosen.plan
+        }
+        switch decision {
         case .failure(let reason):
             ignore(reason, from: envelope.remoteAddress, detail: nil)
         case .success(let reply):
@@ -53,15 +68,23 @@ final class ProxyDHCPHandler: ChannelInboundHandler {
             context.writeAndFlush(
                 wrapOutboundOut(AddressedEnvelope(remoteAddress: destination, data: bytes)), promise: nil)
             metrics.proxyReplied(reply.client)
-            logger.info(
-                reply.message.messageType == .offer ? "proxy offer" : "proxy ack",
-                metadata: [
-                    "interface": "\(interface)", "port": "\(port.rawValue)",
-                    "mac": "\(reply.client.hardwareAddressText)",
-                    "architecture": "\(reply.client.architecture.rawValue)",
-                    "firmware": "\(reply.client.firmware.rawValue)", "boot": "\(reply.told)",
-                    "next_server": "\(site.address)",
-                ])
+            let kind = reply.message.messageType == .offer ? "offer" : "ack"
+            var metadata: Logger.Metadata = [
+                "interface": "\(interface)", "port": "\(port.rawValue)",
+                "mac": "\(reply.client.hardwareAddressText)",
+                "architecture": "\(reply.client.architecture.rawValue)",
+                "firmware": "\(reply.client.firmware.rawValue)", "boot": "\(reply.told)",
+                "next_server": "\(site.address)",
+            ]
+            if let profile { metadata["profile"] = "\(profile)" }
+            logger.info("proxy \(kind)", metadata: metadata)
+            if let machines, let machine {
+                machines.registry.learned(
+                    machine, profile: profile,
+                    event: MachineEvent(
+                        at: MachineRegistry.now, kind: .dhcp, subject: "\(kind) (port \(port.rawValue))",
+                        result: "\(reply.client.firmware.rawValue): \(reply.told)", succeeded: true))
+            }
         }
     }
 

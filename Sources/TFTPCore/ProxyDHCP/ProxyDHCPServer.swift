@@ -69,10 +69,11 @@ public struct ProxyDHCPServer: Service {
                     (ProxyPort.dhcp, interface.dhcpSocket), (.bootService, interface.bootServiceSocket),
                 ] {
                     let name = interface.name
-                    let handler: @Sendable () -> ProxyDHCPHandler = { [plan = configuration.plan, logger, metrics] in
+                    let handler: @Sendable () -> ProxyDHCPHandler = {
+                        [plan = configuration.plan, machines = configuration.machines, logger, metrics] in
                         ProxyDHCPHandler(
                             port: port, plan: plan, site: site, interface: name, logger: logger,
-                            metrics: metrics)
+                            metrics: metrics, machines: machines)
                     }
                     let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                         .channelInitializer { channel in
@@ -84,7 +85,7 @@ public struct ProxyDHCPServer: Service {
                     adopted.insert(descriptor)
                     channels.append(channel)
                 }
-                if site.httpPort == nil {
+                if !site.hasListener {
                     // What a client on the interface would be refused, said once at the start.
                     let metadata: Logger.Metadata = [
                         "interface": "\(interface.name)", "address": "\(interface.address)",
@@ -104,7 +105,7 @@ public struct ProxyDHCPServer: Service {
                     metadata: [
                         "interface": "\(interface.name)", "address": "\(interface.address)",
                         "ports": "\(ports.dhcp),\(ports.bootService)",
-                        "http": "\(site.httpURL(path: "") ?? "none")",
+                        "http": "\(site.url(path: "") ?? "none")",
                     ])
             }
             try await onListening([])

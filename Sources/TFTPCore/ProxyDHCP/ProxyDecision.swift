@@ -9,6 +9,13 @@ public enum ProxyDecision {
     public static func answer(
         _ request: DHCPMessage, on port: ProxyPort, plan: ProxyBootPlan, site: ProxySite
     ) -> Result<ProxyReply, ProxyIgnoreReason> {
+        answer(request, on: port, site: site) { _ in plan }
+    }
+
+    /// The same, with the boot plan chosen per client (`--machines`: each machine's profile).
+    public static func answer(
+        _ request: DHCPMessage, on port: ProxyPort, site: ProxySite, plan planFor: (BootClient) -> ProxyBootPlan
+    ) -> Result<ProxyReply, ProxyIgnoreReason> {
         guard request.operation == .request else { return .failure(.notARequest) }
         let client: BootClient
         do { client = try BootClient(request) } catch { return .failure(error) }
@@ -29,7 +36,7 @@ public enum ProxyDecision {
             return .failure(.messageType)
         }
         let told: String
-        switch target(for: client, plan: plan, site: site) {
+        switch target(for: client, plan: planFor(client), site: site) {
         case .success(let value): told = value
         case .failure(let reason): return .failure(reason)
         }
@@ -77,13 +84,13 @@ public enum ProxyDecision {
     > {
         if client.firmware == .iPXE, let script = plan.iPXEScript {
             if ProxyBootPlan.isURL(script) { return .success(script) }
-            guard let url = site.httpURL(path: script) else { return .failure(.noHTTPListener) }
+            guard let url = site.url(path: script) else { return .failure(.noHTTPListener) }
             return .success(url)
         }
         guard let file = plan.bootFile(for: client.architecture) else { return .failure(.noBootFile) }
         guard client.firmware == .http || client.architecture.bootsOverHTTP else { return .success(file) }
         if ProxyBootPlan.isURL(file) { return .success(file) }
-        guard let url = site.httpURL(path: file) else { return .failure(.noHTTPListener) }
+        guard let url = site.url(path: file) else { return .failure(.noHTTPListener) }
         return .success(url)
     }
 }

@@ -19,6 +19,8 @@ struct EngineSettings: Sendable {
     var socketPoolCapacity: Int
     /// Where finished transfers and refusals go for the status page (`--status`).
     var board: TransferBoard?
+    /// `--machines`: the script rendered per machine, and each transfer on its timeline.
+    var machines: MachineService?
     /// Every file read goes to the reader threads, as if the page cache were always cold
     /// (`TFTPD_TEST_COLD_READS=1`: tests of that path, which a warm cache rarely takes).
     var deferEveryRead = false

@@ -148,6 +148,14 @@ extension EngineThread {
         report.record(in: settings.metrics)
         settings.board?.record(report)
         report.log(to: settings.logger)
+        if let machines = settings.machines, let address = ending.client.ipv4Address {
+            machines.registry.record(
+                MachineEvent(
+                    at: MachineRegistry.now, kind: .tftp, subject: ending.request.printableFilename,
+                    result: ending.outcome.label.rawValue, succeeded: ending.outcome.succeeded,
+                    normal: ending.outcome == .sizeProbe),
+                address: address)
+        }
         setSending(transfer, .idle)
         transfer.dropFrames()
         if let packet = ending.finalPacket, ending.socketErrno == nil,

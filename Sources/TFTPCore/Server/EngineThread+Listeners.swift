@@ -74,8 +74,17 @@ extension EngineThread {
         let resolver = settings.nameResolver
         let root = settings.root
         let requester = settings.namesDependOnClient ? client.requester : .unknown
+        let machines = settings.machines
         let content = Result { () throws(ContentError) -> ContentReader in
             let path = try RequestPath(try map.apply(request.filename, client: requester))
+            if let machines,
+                let script = machines.script(
+                    for: path, machine: machines.registry.identity(address: client.ipv4Address), root: root)
+            {
+                // The machine's own script (docs/machines.md), rendered for it.
+                let bytes = try script.get()
+                return .memory(request.mode == .netascii ? NetASCII.encode(bytes) : bytes)
+            }
             return try ContentReader.make(try resolver.open(path, client: requester, in: root), mode: request.mode)
         }
         var configuration = settings.transfer

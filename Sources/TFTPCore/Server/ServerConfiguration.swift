@@ -39,6 +39,8 @@ public struct ServerConfiguration: Sendable {
     public var readAheadBytes: Int
     /// Where finished transfers and refusals are kept for the status page (`--status`).
     public var board: TransferBoard?
+    /// `--machines`: the script rendered per machine, and each transfer on its timeline.
+    public var machines: MachineService?
 
     public init(
         root: String,

@@ -111,6 +111,8 @@ public enum StatusPage {
             html += "</table>"
         }
 
+        if !snapshot.machines.isEmpty { html += machines(snapshot.machines) }
+
         html += "<h2>Recent transfers by client</h2>"
         if snapshot.recent.isEmpty {
             html += "<p class=\"muted\">Nothing has finished yet.</p>"
@@ -144,6 +146,43 @@ public enum StatusPage {
             html += "<p class=\"muted\">and \(order.count - clientGroups) more clients.</p>"
         }
         return html
+    }
+
+    /// With `--machines`: each machine's boot as one timeline, DHCP → TFTP → HTTP, times from
+    /// its first step; a firmware's size probe (a transfer the client ends after the OACK on
+    /// purpose) is marked as the normal step it is.
+    static func machines(_ machines: [MachineRegistry.Machine]) -> String {
+        var html = "<h2>Machines (\(machines.count))</h2>"
+        for machine in machines.prefix(clientGroups) {
+            let identity = machine.identity
+            var title = identity.mac.map { "\($0)" } ?? "unknown hardware address"
+            if let address = identity.address { title += " · \(address)" }
+            if let architecture = identity.architecture { title += " · \(architecture.rawValue)" }
+            if let hostname = identity.hostname { title += " · \(hostname)" }
+            if let profile = machine.profile { title += " · profile \(profile)" }
+            html += "<div class=\"client machine\">\(escape(title))</div>"
+            html += "<table class=\"timeline\"><tr><th>at</th><th>+s</th><th>step</th><th>what</th><th>result</th></tr>"
+            let start = machine.events.first?.at ?? 0
+            for event in machine.events.suffix(perClient) {
+                let style = event.normal ? "probe" : event.succeeded ? "ok" : "bad"
+                let result = event.result + (event.normal ? " (normal: the firmware's size probe)" : "")
+                let offset = Double(event.at - start) / 1000
+                html += "<tr><td>\(clock(event.at))</td><td class=\"n\">\(String(format1(offset)))</td>"
+                html += "<td>\(event.kind.rawValue.uppercased())</td><td>\(escape(event.subject))</td>"
+                html += "<td class=\"\(style)\">\(escape(result))</td></tr>"
+            }
+            html += "</table>"
+        }
+        if machines.count > clientGroups {
+            html += "<p class=\"muted\">and \(machines.count - clientGroups) more machines.</p>"
+        }
+        return html
+    }
+
+    /// A number of seconds with one decimal: `12.3`.
+    static func format1(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(abs(tenths % 10))"
     }
 
     /// HTML text, escaped as the directory listings escape theirs.

@@ -54,6 +54,8 @@ public struct StatusSnapshot: Sendable, Equatable {
     /// Finished transfers since start by outcome, and refusals by reason.
     public var outcomes: [String: Int]
     public var refused: [String: Int]
+    /// With `--machines`: each machine's boot as one timeline, the one seen last first.
+    public var machines: [MachineRegistry.Machine] = []
 
     /// The JSON document of `/api/transfers`.
     public var json: String {
@@ -107,6 +109,75 @@ public struct StatusSnapshot: Sendable, Equatable {
                         $0.field("reason", item.reason)
                         $0.field("at", item.at)
                     }
+                }
+            }
+            $0.field("machines") {
+                $0.array(machines) { machine, out in Self.write(machine, into: &out) }
+            }
+        }
+        return out.text
+    }
+
+    /// One machine: what is known of it, its profile, and its timeline.
+    static func write(_ machine: MachineRegistry.Machine, into out: inout JSONWriter) {
+        out.object {
+            Self.write(machine.identity, into: &$0)
+            $0.field("profile", machine.profile)
+            $0.field("events") {
+                $0.array(machine.events) { event, out in
+                    out.object {
+                        $0.field("at", event.at)
+                        $0.field("kind", event.kind.rawValue)
+                        $0.field("subject", event.subject)
+                        $0.field("result", event.result)
+                        $0.field("succeeded", event.succeeded)
+                        $0.field("normal", event.normal)
+                    }
+                }
+            }
+        }
+    }
+
+    static func write(_ identity: MachineIdentity, into out: inout JSONWriter) {
+        out.field("mac", identity.mac.map { "\($0)" })
+        out.field("ip", identity.address.map { "\($0)" })
+        out.field("arch", identity.architecture?.rawValue)
+        out.field("uuid", identity.uuid)
+        out.field("hostname", identity.hostname)
+    }
+
+    /// The document of `/api/explain`: which profile a machine would get, and why.
+    public static func json(_ explanation: MachineExplanation) -> String {
+        var out = JSONWriter()
+        out.object {
+            $0.field("machine") { out in out.object { Self.write(explanation.machine, into: &$0) } }
+            $0.field("profile", explanation.chosen)
+            $0.field("candidates") {
+                $0.array(explanation.candidates) { candidate, out in
+                    out.object {
+                        $0.field("name", candidate.name)
+                        $0.field("line", candidate.line)
+                        $0.field("matched", candidate.matched)
+                        $0.field("reasons") { $0.strings(candidate.reasons) }
+                    }
+                }
+            }
+            let resolution = explanation.resolution
+            $0.field("boot") { out in
+                out.object { out in
+                    for architecture in resolution.bootFiles.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+                        out.field(architecture.rawValue, resolution.bootFiles[architecture])
+                    }
+                }
+            }
+            switch resolution.script {
+            case .file(let name): $0.field("script", "file \(name)")
+            case .inline: $0.field("script", "inline")
+            case nil: $0.field("script", nil as String?)
+            }
+            $0.field("vars") { out in
+                out.object { out in
+                    for name in resolution.variables.keys.sorted() { out.field(name, resolution.variables[name]) }
                 }
             }
         }

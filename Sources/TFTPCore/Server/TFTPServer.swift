@@ -80,7 +80,7 @@ public struct TFTPServer: Service {
                     nameResolver: configuration.nameResolver,
                     portRange: configuration.portRange, singlePort: configuration.singlePort, root: root,
                     logger: logger, metrics: metrics, readAheadBytes: configuration.readAheadBytes,
-                    socketPoolCapacity: poolCapacity, board: configuration.board,
+                    socketPoolCapacity: poolCapacity, board: configuration.board, machines: configuration.machines,
                     deferEveryRead: getenv("TFTPD_TEST_COLD_READS") != nil),
                 maxTransfers: configuration.maxTransfers, maxPerClient: configuration.maxPerClient)
         } catch {

@@ -34,9 +34,12 @@ public final class TransferBoard: Sendable {
     private let state = NIOLockedValueBox(State())
     /// When the server started, in milliseconds since the epoch.
     public let startedAt: Int64
+    /// With `--machines`: whose timelines the page shows.
+    public let machines: MachineRegistry?
 
-    public init() {
+    public init(machines: MachineRegistry? = nil) {
         startedAt = Self.wallClock()
+        self.machines = machines
     }
 
     /// Milliseconds since the epoch (the page shows wall-clock times).
@@ -85,7 +88,7 @@ public final class TransferBoard: Sendable {
                 active: active.sorted { $0.elapsedMilliseconds > $1.elapsedMilliseconds },
                 recent: Self.ordered(state.finished, next: state.finishedNext),
                 refusals: Self.ordered(state.refusals, next: state.refusalsNext),
-                outcomes: state.outcomes, refused: state.refused)
+                outcomes: state.outcomes, refused: state.refused, machines: machines?.machines ?? [])
         }
     }
 

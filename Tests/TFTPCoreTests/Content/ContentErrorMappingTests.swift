@@ -24,6 +24,7 @@ import Testing
         Row(error: .tooLarge, tftp: .diskFull, http: .payloadTooLarge),
         Row(error: .refusedByRule, tftp: .accessViolation, http: .forbidden),
         Row(error: .io(errno: 5), tftp: .notDefined, http: .internalServerError),
+        Row(error: .scriptFailed("line 3: {{ x }} names no value"), tftp: .notDefined, http: .internalServerError),
     ]
 
     @Test(arguments: table)
@@ -46,10 +47,10 @@ import Testing
         for row in Self.table {
             switch row.error {
             case .notFound, .outsideRoot, .invalidName, .notReadable, .directory, .notRegularFile, .tooLarge,
-                .refusedByRule, .io:
+                .refusedByRule, .io, .scriptFailed:
                 break
             }
         }
-        #expect(Set(Self.table.map { "\($0.error)".prefix(while: { $0 != "(" }) }).count == 9)
+        #expect(Set(Self.table.map { "\($0.error)".prefix(while: { $0 != "(" && $0 != ":" }) }).count == 10)
     }
 }

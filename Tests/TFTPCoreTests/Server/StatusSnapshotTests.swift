@@ -24,6 +24,32 @@ import Testing
                 == #"{"now":5,"started_at":1,"totals":{"finished":1,"running":1,"outcomes":{"completed":1},"refused":{"busy":1}},"#
                 + #""active":[{"client":"192.0.2.1:1","file":"a\"b\\c\n\u0001","requested":"tsize=0","granted":"tsize=9","bytes":3,"size":9,"elapsed_ms":7,"retransmits":1,"state":"waiting"}],"#
                 + #""recent":[{"client":"192.0.2.2:2","file":"k","requested":"","granted":"","outcome":"completed","error":null,"bytes":4,"duration_ms":2.5,"retransmits":0,"ended_at":4}],"#
-                + #""refusals":[{"client":"192.0.2.3:3","reason":"busy","at":3}]}"#)
+                + #""refusals":[{"client":"192.0.2.3:3","reason":"busy","at":3}],"machines":[]}"#)
+    }
+
+    /// With `--machines`: each machine, what is known of it, and its timeline.
+    @Test func machineTimelines() {
+        var snapshot = StatusSnapshot(
+            now: 5, startedAt: 1, active: [], recent: [], refusals: [], outcomes: [:], refused: [:])
+        snapshot.machines = [
+            MachineRegistry.Machine(
+                identity: MachineIdentity(mac: MACAddress("52:54:00:00:00:01"), architecture: .efiX64),
+                profile: "alpha",
+                events: [
+                    MachineEvent(
+                        at: 2, kind: .dhcp, subject: "offer (port 67)", result: "pxe: ipxe.efi", succeeded: true),
+                    MachineEvent(
+                        at: 3, kind: .tftp, subject: "ipxe.efi", result: "size-probe", succeeded: true, normal: true),
+                ])
+        ]
+        #expect(
+            snapshot.json.hasSuffix(
+                #""machines":[{"mac":"52:54:00:00:00:01","ip":null,"arch":"efi-x64","uuid":null,"hostname":null,"#
+                    + #""profile":"alpha","events":[{"at":2,"kind":"dhcp","subject":"offer (port 67)","result":"pxe: ipxe.efi","#
+                    + #""succeeded":true,"normal":false},{"at":3,"kind":"tftp","subject":"ipxe.efi","result":"size-probe","#
+                    + #""succeeded":true,"normal":true}]}]}"#))
+        let page = StatusPage.fragment(snapshot)
+        #expect(page.contains("52:54:00:00:00:01 · efi-x64 · profile alpha"))
+        #expect(page.contains("size-probe (normal: the firmware&#39;s size probe)"))
     }
 }

@@ -8,6 +8,7 @@ final class TFTPDProcess: @unchecked Sendable {
     private(set) var port: Int = 0
     /// The HTTP listener's port when started with `http: true`.
     private(set) var httpPort: Int = 0
+    private(set) var httpsPort: Int = 0
     private let output = Pipe()
     private let lock = NSCondition()
     private var log = ""
@@ -26,15 +27,18 @@ final class TFTPDProcess: @unchecked Sendable {
         binaryDirectory.appendingPathComponent(name).path
     }
 
+    /// `https`: the certificate and key files of an HTTPS listener on 127.0.0.1.
     init(
-        root: String, host: String = "127.0.0.1", http: Bool = false, arguments: [String] = [],
-        environment: [String: String] = [:]
+        root: String, host: String = "127.0.0.1", http: Bool = false, https: (cert: String, key: String)? = nil,
+        arguments: [String] = [], environment: [String: String] = [:]
     ) throws {
         self.root = root
         process.executableURL = URL(fileURLWithPath: Self.binary("tftpd"))
         process.arguments =
             ["--root", root, "--listen", "\(host.contains(":") ? "[\(host)]" : host):0", "--log-level", "debug"]
-            + (http ? ["--http", "127.0.0.1:0"] : []) + Self.privilegeArguments(arguments) + arguments
+            + (http ? ["--http", "127.0.0.1:0"] : [])
+            + (https.map { ["--https", "127.0.0.1:0", "--tls-cert", $0.cert, "--tls-key", $0.key] } ?? [])
+            + Self.privilegeArguments(arguments) + arguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
@@ -57,6 +61,9 @@ final class TFTPDProcess: @unchecked Sendable {
         port = try port(fromLogLineContaining: "listening")
         if http {
             httpPort = try port(fromLogLineContaining: "accepting http connections")
+        }
+        if https != nil {
+            httpsPort = try port(fromLogLineContaining: "accepting https connections")
         }
     }
 
