@@ -226,7 +226,10 @@ final class EngineThread: @unchecked Sendable {
 
     /// Hands an event to the core and performs the effects it returns, in order. `prepare`
     /// sees the event's result before any effect is performed (an opened transfer's record
-    /// must exist before its first window goes out).
+    /// must exist before its first window goes out). Inlined into each caller, so that the
+    /// event's closure is not a call of its own on every packet (docs/architecture.md,
+    /// "Measured on the project's machine").
+    @inline(__always)
     func react<Result>(
         now: NIODeadline, _ event: (inout Core, inout [Effect]) -> Result, prepare: (Result) -> Void = { _ in }
     ) {
@@ -239,8 +242,8 @@ final class EngineThread: @unchecked Sendable {
         depth += 1
         // Taken from the end, reversed first: each effect is moved out of the buffer, not
         // copied, and the buffer is empty afterwards with its capacity kept (most events
-        // have one effect, so the reversal is free).
-        effects.reverse()
+        // have one effect, and one is not reversed).
+        if effects.count > 1 { effects.reverse() }
         while let effect = effects.popLast() { perform(effect, now: now) }
         depth -= 1
         swap(&effects, &effectBuffers[level])
