@@ -55,20 +55,8 @@ public enum HTTPRequestTarget {
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2, parts[0] == name else { continue }
-            var bytes: [UInt8] = []
-            let raw = Array(parts[1].utf8)
-            var index = 0
-            while index < raw.count {
-                if raw[index] == UInt8(ascii: "%"), index + 2 < raw.count, let high = hex(raw[index + 1]),
-                    let low = hex(raw[index + 2])
-                {
-                    bytes.append(high << 4 | low)
-                    index += 3
-                } else {
-                    bytes.append(raw[index] == UInt8(ascii: "+") ? UInt8(ascii: " ") : raw[index])
-                    index += 1
-                }
-            }
+            // A `%` without two hex digits after it stays as it is here: nothing to refuse.
+            let bytes = percentDecoded(Array(parts[1].utf8), plusIsSpace: true, keepMalformed: true) ?? []
             return String(decoding: bytes, as: UTF8.self)
         }
         return nil
@@ -77,21 +65,8 @@ public enum HTTPRequestTarget {
     private static func decodeAndSanitize(
         _ bytes: [UInt8], map: FilenameMap, client: Requester
     ) -> Result<RequestPath, Problem> {
-        var decoded: [UInt8] = []
-        decoded.reserveCapacity(bytes.count)
-        var index = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "%") {
-                guard index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) else {
-                    return .failure(.malformed)
-                }
-                decoded.append(high << 4 | low)
-                index += 3
-            } else {
-                decoded.append(byte)
-                index += 1
-            }
+        guard let decoded = percentDecoded(bytes, plusIsSpace: false, keepMalformed: false) else {
+            return .failure(.malformed)
         }
         do {
             // The remap file sees the name as a TFTP client would send it: no leading `/`.
@@ -102,6 +77,29 @@ public enum HTTPRequestTarget {
         } catch {
             return .failure(.content(error))
         }
+    }
+
+    /// Percent-decodes `bytes` (RFC 3986 §2.1). In a query, `plusIsSpace` reads `+` as a
+    /// space (HTML forms). A `%` not followed by two hex digits is kept as it is when
+    /// `keepMalformed`, else the whole is refused (nil).
+    private static func percentDecoded(_ bytes: [UInt8], plusIsSpace: Bool, keepMalformed: Bool) -> [UInt8]? {
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%"), index + 2 < bytes.count, let high = hex(bytes[index + 1]),
+                let low = hex(bytes[index + 2])
+            {
+                decoded.append(high << 4 | low)
+                index += 3
+                continue
+            }
+            if byte == UInt8(ascii: "%") && !keepMalformed { return nil }
+            decoded.append(plusIsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+            index += 1
+        }
+        return decoded
     }
 
     private static func hex(_ byte: UInt8) -> UInt8? {
