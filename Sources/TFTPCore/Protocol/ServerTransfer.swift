@@ -371,6 +371,45 @@ public struct ServerTransfer: Sendable {
         return finish(.unacknowledged, send: nil)
     }
 
+    /// What another request from this transfer's client address and port means
+    /// (docs/protocol.md, "Transfer IDs and repeated requests"). RFC 1350 gives each request
+    /// its own transfer ID, and the client keeps the ID of the first answer it took; so a
+    /// request can only end a transfer its client has not vouched for.
+    public enum SamePortRequest: Equatable, Sendable {
+        /// The same request before the client acknowledged anything: its first answer was
+        /// lost and it asked again. The machine answers it (``received(_:now:)``).
+        case repeated
+        /// Another request before the client acknowledged anything: the client has moved on
+        /// (a new process on a reused port, a client that gave up, or a spoofer), and this
+        /// transfer yields to it (``supersede()``).
+        case supersedes
+        /// The same request after the client acknowledged only the first packet: the
+        /// network's late copy of the request that started this transfer. Nothing to do.
+        case lateCopy
+        /// Any request once the client has acknowledged this transfer (the same one past its
+        /// first packet: a client that rebooted and starts over from the same port, as
+        /// PXELINUX does): a new transfer beside this one, from another transfer ID. This
+        /// one goes on; the client's old self keeps its ID, its new self takes the new one.
+        case beside
+    }
+
+    /// Judges another request from this transfer's client address and port; pure.
+    public func judge(_ other: Request) -> SamePortRequest {
+        guard peerProven else { return other == request ? .repeated : .supersedes }
+        guard other == request else { return .beside }
+        return acknowledgedPastFirstPacket ? .beside : .lateCopy
+    }
+
+    /// Whether the client has acknowledged more than the first packet (the OACK, or DATA 1
+    /// without options): by then a copy of its first request cannot still be on its way.
+    var acknowledgedPastFirstPacket: Bool {
+        switch state {
+        case .sending(let base, _, _, _): base > (options.acknowledged.isEmpty ? 2 : 1)
+        case .finished(.completed): true
+        default: false
+        }
+    }
+
     /// The same client address and port asked for something else (``Outcome/superseded``):
     /// the transfer ends without a word, since the client's port now belongs to its new
     /// request and an ERROR there would end that one.

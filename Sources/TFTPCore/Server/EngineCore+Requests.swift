@@ -39,33 +39,53 @@ extension EngineCore {
     ///   judged after that, as the client sent them. A client's kernel may hand the port of
     ///   its finished transfer to its very next socket: the last ACK then waits on the old
     ///   transfer's socket while the new request waits on the listener.
-    /// - The same request: a repeat (the client's timer fired before our first answer came).
-    ///   It goes to the machine, which answers it with the first packet again while the client
-    ///   has acknowledged nothing and ignores it after; a suspended transfer takes a place
-    ///   again for that (see ``transferDatagram(slot:_:from:now:into:)``). Never a second
-    ///   transfer for one client port.
-    /// - Another request: the client has moved on from its transfer (a new process on a reused
-    ///   port, or a client that gave up), so that transfer ends, silently, as superseded, and
-    ///   the request is admitted like a new one. Otherwise the new request would go unanswered
-    ///   until the old transfer gave up, and its client would take the old transfer's
-    ///   retransmitted first packet for the answer to its own request: the wrong file.
+    /// - Then the transfer's machine judges it (``ServerTransfer/judge(_:)``):
+    ///   - the same request before the client acknowledged anything is a repeat (the
+    ///     client's timer fired before our first answer came): it goes to the machine, which
+    ///     answers it with the first packet again; a suspended transfer takes a place again
+    ///     for that (see ``transferDatagram(slot:_:from:now:into:)``);
+    ///   - another request before the client acknowledged anything: the client has moved on
+    ///     (a new process on a reused port, a client that gave up), so that transfer ends,
+    ///     silently, as superseded, and the request is admitted like a new one. Otherwise it
+    ///     would go unanswered until the old transfer gave up, and its client would take the
+    ///     old transfer's retransmitted first packet for its answer: the wrong file;
+    ///   - the same request once only the first packet was acknowledged: the network's late
+    ///     copy of the request that started the transfer; nothing happens;
+    ///   - any request once the client has acknowledged the transfer: a new transfer beside
+    ///     it, from another transfer ID, as RFC 1350 gives every request (the client
+    ///     restarted, or someone guessed its port: either way the transfer it acknowledged
+    ///     is not ended by one datagram). In single-port mode two transfers to one client
+    ///     address and port could not be told apart, so the request is ignored there while
+    ///     the acknowledged transfer runs.
     mutating func request(
         _ request: Request, from client: Address, listener: Int, now: NIODeadline, drained: Bool,
         into effects: inout [Effect]
     ) {
+        var kind = AdmissionKind.new
         if let slot = routes[client], let running = self[slot] {
             if !running.isSuspended, !drained, case .own = running.socket {
                 effects.append(.drain(slot: slot, request: request, client: client, listener: listener))
                 return
             }
-            if request == running.request {
+            switch running.endpoint.transfer.judge(request) {
+            case .repeated:
                 effects.append(.note(.repeatedRequest, client: client))
                 return transferDatagram(
                     slot: slot, .success(.readRequest(request)), from: client, now: now, into: &effects)
+            case .lateCopy:
+                effects.append(.note(.repeatedRequest, client: client))
+                return
+            case .supersedes:
+                apply(running.endpoint.transfer.supersede(), slot: slot, now: now, into: &effects)
+            case .beside:
+                guard !singlePort else {
+                    effects.append(.note(.acknowledgedTransferRuns, client: client))
+                    return
+                }
+                kind = .beside
             }
-            apply(running.endpoint.transfer.supersede(), slot: slot, now: now, into: &effects)
         }
-        switch admission.admit(client, resuming: false) {
+        switch admission.admit(client, as: kind) {
         case .admitted:
             let socket: TransferSocket? =
                 singlePort

@@ -30,8 +30,12 @@ struct EngineCore<Address: TransferAddress, Admission: TransferAdmission> where 
     var transfers: [RoutedTransfer<Address>?] = []
     var freeSlots: [Int] = []
     var nextGeneration: UInt32 = 1
-    /// The transfer of each client address and port, by slot.
+    /// The transfer of each client address and port, by slot (the newest, when a client
+    /// has several: see ``companions``).
     var routes: [Address: Int] = [:]
+    /// How many transfers each client address and port has here beyond its first (one
+    /// started beside an acknowledged one); empty but for such clients.
+    var companions: [Address: Int] = [:]
     /// The slot whose transfer owns each descriptor; -1 for none (an idle pooled socket).
     var slotBySocket: [Int32] = []
     var timers = TimerHeap()
@@ -130,17 +134,31 @@ struct EngineCore<Address: TransferAddress, Admission: TransferAdmission> where 
             slot = transfers.count
             transfers.append(transfer)
         }
-        routes[transfer.client] = slot
+        if routes.updateValue(slot, forKey: transfer.client) != nil { companions[transfer.client, default: 0] += 1 }
         if case .own(let descriptor) = transfer.socket { setOwner(of: descriptor, to: slot) }
         return slot
     }
 
-    /// Takes the transfer out of its slot, its route and its socket's entry.
+    /// Takes the transfer out of its slot, its route and its socket's entry. A client whose
+    /// other transfer still runs here is routed to it (the newest of them).
     mutating func remove(_ slot: Int) -> RoutedTransfer<Address>? {
         guard let transfer = self[slot] else { return nil }
         transfers[slot] = nil
         freeSlots.append(slot)
-        if routes[transfer.client] == slot { routes[transfer.client] = nil }
+        let client = transfer.client
+        if let others = companions[client] {
+            companions[client] = others > 1 ? others - 1 : nil
+            if routes[client] == slot {
+                var newest: (slot: Int, started: NIODeadline)?
+                for case (let index, let other?) in transfers.enumerated()
+                where other.client == client && other.started >= (newest?.started ?? .uptimeNanoseconds(0)) {
+                    newest = (index, other.started)
+                }
+                routes[client] = newest?.slot
+            }
+        } else if routes[client] == slot {
+            routes[client] = nil
+        }
         if case .own(let descriptor) = transfer.socket { setOwner(of: descriptor, to: -1) }
         return transfer
     }

@@ -9,6 +9,9 @@ enum EngineEffect<Address: TransferAddress>: Equatable, Sendable {
         case repeatedRequest
         /// A repeat of a request whose transfer runs on another engine thread.
         case runningElsewhere
+        /// Single-port mode: a request from a client address and port whose acknowledged
+        /// transfer runs here; a second transfer could not be told apart from it.
+        case acknowledgedTransferRuns
         /// A suspended transfer's client spoke, but the server had no place to resume it.
         case noPlaceToResume
     }

@@ -296,6 +296,8 @@ final class EngineThread: @unchecked Sendable {
         case .notARequest: "ignored datagram"
         case .repeatedRequest: "repeated request"
         case .runningElsewhere: "repeated request of a transfer on another thread"
+        case .acknowledgedTransferRuns:
+            "request ignored: single-port mode, and this client address and port has an acknowledged transfer"
         case .noPlaceToResume: "late datagram of a suspended transfer dropped: no place to resume it"
         }
     }

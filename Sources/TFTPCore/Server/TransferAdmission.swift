@@ -6,10 +6,22 @@
 protocol TransferAdmission<Client>: AnyObject {
     associatedtype Client: TransferAddress
 
-    /// A request from `client`; `resuming`: a suspended transfer takes its place again (not
-    /// counted as another start).
-    func admit(_ client: Client, resuming: Bool) -> TransferTable<Client, Client.Host>.Admission
+    /// A place for a transfer of `client` (``AdmissionKind``: a new request, one beside the
+    /// client's running transfer, or a suspended transfer taking its place again).
+    func admit(_ client: Client, as kind: AdmissionKind) -> TransferTable<Client, Client.Host>.Admission
 
     /// The transfer of `client` ended or was suspended: its place is free.
     func release(_ client: Client)
+}
+
+/// What a place in the admission table is asked for.
+enum AdmissionKind: Equatable, Sendable {
+    /// A request from a client address and port that has no transfer on this thread: a
+    /// transfer of the same client on another thread makes it a duplicate.
+    case new
+    /// A request beside the client's running transfer on this thread (the client had
+    /// acknowledged that one: docs/protocol.md, "Transfer IDs and repeated requests").
+    case beside
+    /// A suspended transfer takes its place again (not counted as another start).
+    case resuming
 }

@@ -20,12 +20,12 @@ final class TransferRegistry: Sendable {
     }
 
     /// A request from `client`: admitted (counted as started), a repeat, or refused. A
-    /// suspended transfer that resumes takes its slot again the same way (`resuming`: not
-    /// counted as another start).
-    func admit(_ client: PeerAddress, resuming: Bool = false) -> TransferTable<PeerAddress, PeerAddress>.Admission {
-        let admission = table.withLockedValue { $0.admit(client, host: client.host) }
+    /// suspended transfer that resumes takes its slot again the same way (not counted as
+    /// another start).
+    func admit(_ client: PeerAddress, as kind: AdmissionKind) -> TransferTable<PeerAddress, PeerAddress>.Admission {
+        let admission = table.withLockedValue { $0.admit(client, host: client.host, beside: kind != .new) }
         if case .admitted = admission {
-            if resuming { metrics.transferResumed() } else { metrics.transferStarted() }
+            if kind == .resuming { metrics.transferResumed() } else { metrics.transferStarted() }
         }
         return admission
     }

@@ -231,6 +231,34 @@ import Testing
         #expect(server.received(.readRequest(server.request), now: at(700)) == .wait)
     }
 
+    /// What another request from the client's address and port means, at each stage
+    /// (docs/protocol.md, "Transfer IDs and repeated requests").
+    @Test func anotherRequestFromTheSamePortIsJudgedByWhatTheClientAcknowledged() {
+        let other = Request(filename: Array("g".utf8), mode: .octet)
+        // Without options: DATA 1 is the first packet.
+        var plain = machine()
+        _ = plain.start(content: .success(5000), now: at(0))
+        #expect(plain.judge(plain.request) == .repeated)
+        #expect(plain.judge(other) == .supersedes)
+        _ = plain.received(.ack(block: 1), now: at(10))
+        #expect(plain.judge(plain.request) == .lateCopy)
+        #expect(plain.judge(other) == .beside)
+        _ = plain.received(.ack(block: 2), now: at(20))
+        #expect(plain.judge(plain.request) == .beside)
+        // With options: the OACK is the first packet, ACK 0 its acknowledgement.
+        var negotiated = machine([("blksize", "1024"), ("tsize", "0")])
+        _ = negotiated.start(content: .success(5000), now: at(0))
+        #expect(negotiated.judge(negotiated.request) == .repeated)
+        var otherOptions = negotiated.request
+        otherOptions.options.removeLast()
+        #expect(negotiated.judge(otherOptions) == .supersedes)
+        _ = negotiated.received(.ack(block: 0), now: at(10))
+        #expect(negotiated.judge(negotiated.request) == .lateCopy)
+        #expect(negotiated.judge(otherOptions) == .beside)
+        _ = negotiated.received(.ack(block: 1), now: at(20))
+        #expect(negotiated.judge(negotiated.request) == .beside)
+    }
+
     /// Once proven, the transfer has the full retry budget again.
     @Test func provenTransferKeepsEveryRetry() {
         let policy = RetransmitPolicy(initialTimeout: .milliseconds(200), maxRetries: 4)

@@ -145,26 +145,28 @@ import Testing
         #expect(harness.core.count == 1)
     }
 
-    /// Once the client has acknowledged something, the same request is a stray copy.
-    @Test func aProvenTransferIgnoresItsRequestAgain() throws {
+    /// Once the client has acknowledged only the first packet, the same request is the
+    /// network's late copy of the one that started the transfer: nothing happens.
+    @Test func aRequestAgainAfterTheFirstAckIsALateCopy() throws {
         var harness = CoreHarness()
         let socket = try started(&harness)
         #expect(harness.transfer(.ack(block: 1), to: socket, from: Self.client).windows == [2])
         harness.advance(.milliseconds(100))
         let effects = harness.listener(Self.rrq(), from: Self.client)
         #expect(effects.windows == [])
+        #expect(effects.openings.isEmpty)
         #expect(effects.endings.isEmpty)
         #expect(harness.socket(of: Self.client) == socket)
+        #expect(harness.core.count == 1)
     }
 
-    /// Another request from the client's port: the client moved on (a new process on a reused
-    /// port). The old transfer ends without a word and the new request is served at once, so
-    /// the client never takes the old transfer's first packet for its answer.
-    @Test(arguments: [false, true])
-    func anotherRequestFromTheSamePortSupersedesTheTransfer(_ proven: Bool) throws {
+    /// Another request from the port of a transfer nobody acknowledged: the client moved on
+    /// (a new process on a reused port). The old transfer ends without a word and the new
+    /// request is served at once, so the client never takes the old transfer's first packet
+    /// for its answer.
+    @Test func anotherRequestFromTheSamePortSupersedesAnUnacknowledgedTransfer() throws {
         var harness = CoreHarness()
         let old = try started(&harness, name: "big")
-        if proven { harness.transfer(.ack(block: 1), to: old, from: Self.client) }
         let effects = harness.listener(Self.rrq("small"), from: Self.client)
         let ending = try #require(effects.endings.first)
         #expect(ending.outcome == .superseded)
@@ -174,6 +176,55 @@ import Testing
         #expect(effects.windows == [1])
         #expect(harness.socket(of: Self.client) != old)
         #expect(harness.admission.running == 1)
+    }
+
+    /// A request from the port of a transfer its client acknowledged never ends that
+    /// transfer: it is a new transfer beside it, from another socket (RFC 1350: a transfer ID
+    /// per request). Another file, the same file with other options, or the same request
+    /// once the client is past the first packet (a PXELINUX machine that rebooted uses the
+    /// same ports again).
+    @Test(arguments: [
+        ("other", [TransferOption]()), ("file", tsize), ("file", [TransferOption]()),
+    ])
+    func aRequestBesideAnAcknowledgedTransferStartsAnother(_ name: String, _ options: [TransferOption]) throws {
+        var harness = CoreHarness()
+        let old = try started(&harness)
+        harness.transfer(.ack(block: 1), to: old, from: Self.client)
+        #expect(harness.transfer(.ack(block: 2), to: old, from: Self.client).windows == [3])
+        let effects = harness.listener(Self.rrq(name, options: options), from: Self.client)
+        #expect(effects.endings.isEmpty)
+        #expect(
+            effects.openings.map(\.request) == [Request(filename: Array(name.utf8), mode: .octet, options: options)])
+        let new = try #require(harness.socket(of: Self.client))
+        #expect(new != old)
+        #expect(harness.admission.running == 2)
+        #expect(harness.core.count == 2)
+        // The first goes on from its own socket; when it ends, the client's port routes to
+        // the second.
+        #expect(harness.transfer(.ack(block: 3), to: old, from: Self.client).windows == [4])
+        let slot = try #require(harness.core.owner(ofSocket: old))
+        let now = harness.now
+        let ended = harness.serve { $0.socketFailed(slot: slot, errno: 103, now: now, into: &$1) }
+        #expect(ended.endings.map(\.outcome) == [.aborted])
+        #expect(harness.socket(of: Self.client) == new)
+        #expect(harness.admission.running == 1)
+        #expect(harness.core.companions.isEmpty)
+    }
+
+    /// The second transfer ends first: the client's port routes back to the first.
+    @Test func whenTheSecondEndsTheFirstKeepsTheRoute() throws {
+        var harness = CoreHarness()
+        let old = try started(&harness)
+        harness.transfer(.ack(block: 1), to: old, from: Self.client)
+        harness.transfer(.ack(block: 2), to: old, from: Self.client)
+        harness.listener(Self.rrq("other"), from: Self.client)
+        let new = try #require(harness.socket(of: Self.client))
+        harness.transfer(.error(code: .notDefined, message: "bye"), to: new, from: Self.client)
+        #expect(harness.socket(of: Self.client) == old)
+        #expect(harness.core.companions.isEmpty)
+        // And a request after that is judged against the first again.
+        #expect(harness.listener(Self.rrq("third"), from: Self.client).openings.count == 1)
+        #expect(harness.core.count == 2)
     }
 
     /// A stranger on a transfer's port gets ERROR 5 and changes nothing.
@@ -353,10 +404,18 @@ import Testing
         // A repeat goes through admission: no drain (one socket keeps the client's order).
         let repeated = harness.listener(Self.rrq(), from: Self.client)
         #expect(repeated == [.note(.repeatedRequest, client: Self.client)])
+        // Acknowledged: a second transfer to the same address and port could not be told
+        // apart from the first on one socket, so another request is ignored while it runs.
         let other = harness.listener(Self.rrq("other"), from: Self.client)
-        #expect(other.endings.map(\.outcome) == [.superseded])
-        #expect(other.endings.first?.pooled == false)
-        #expect(other.openings.first?.socket == .listener(0))
+        #expect(other == [.note(.acknowledgedTransferRuns, client: Self.client)])
+        #expect(harness.core.count == 1)
+        // Before any ACK, another request supersedes, as with sockets of their own.
+        let second = TestAddress("second", 1)
+        harness.listener(Self.rrq(), from: second)
+        let superseding = harness.listener(Self.rrq("other"), from: second)
+        #expect(superseding.endings.map(\.outcome) == [.superseded])
+        #expect(superseding.endings.first?.pooled == false)
+        #expect(superseding.openings.first?.socket == .listener(0))
     }
 
     // MARK: - Sockets
@@ -532,13 +591,15 @@ import Testing
         var problems: [String] = []
         var running = 0
         var suspended = 0
+        var perClient: [TestAddress: Int] = [:]
         for slot in core.transfers.indices {
             guard let transfer = core.transfers[slot] else {
                 if !core.freeSlots.contains(slot) { problems.append("slot \(slot) empty but not free") }
                 continue
             }
             if core.freeSlots.contains(slot) { problems.append("slot \(slot) used and free") }
-            if core.routes[transfer.client] != slot { problems.append("no route to slot \(slot)") }
+            if core.routes[transfer.client] == nil { problems.append("no route to slot \(slot)'s client") }
+            perClient[transfer.client, default: 0] += 1
             if case .own(let socket) = transfer.socket, core.owner(ofSocket: socket) != slot {
                 problems.append("socket \(socket) not mapped to slot \(slot)")
             }
@@ -551,6 +612,9 @@ import Testing
         }
         for (client, slot) in core.routes where core.transfers[slot]?.client != client {
             problems.append("route of \(client) to slot \(slot) of another")
+        }
+        for (client, count) in perClient where count != 1 + core.companions[client, default: 0] {
+            problems.append("\(client) has \(count) transfers, \(core.companions[client, default: 0]) companions")
         }
         if core.suspendedCount != suspended { problems.append("suspended \(core.suspendedCount) != \(suspended)") }
         if suspended > core.suspendedLimit { problems.append("\(suspended) suspended over the cap") }

@@ -12,6 +12,21 @@ import Testing
         #expect(table.admit("a:1", host: "a") == .admitted)
     }
 
+    /// A transfer beside the client's running one (its engine thread judged the request)
+    /// takes a place of its own and counts against the limits; each release gives one back.
+    @Test func aTransferBesideTheClientsRunningOneCountsOnItsOwn() {
+        var table = TransferTable<String, String>(maxTransfers: 10, maxPerHost: 2)
+        #expect(table.admit("a:1", host: "a") == .admitted)
+        #expect(table.admit("a:1", host: "a", beside: true) == .admitted)
+        #expect(table.admit("a:1", host: "a", beside: true) == .refused(.perClientLimit))
+        #expect(table.count == 2)
+        _ = table.release("a:1", host: "a")
+        #expect(table.admit("a:1", host: "a") == .duplicate)
+        _ = table.release("a:1", host: "a")
+        #expect(table.count == 0)
+        #expect(table.admit("a:1", host: "a") == .admitted)
+    }
+
     @Test func limitIsEnforcedAndFreed() {
         var table = TransferTable<Int, Int>(maxTransfers: 2)
         #expect(table.admit(1, host: 1) == .admitted)

@@ -11,8 +11,8 @@ final class LocalAdmission<Client: TransferAddress>: TransferAdmission {
         table = TransferTable(maxTransfers: maxTransfers, maxPerHost: maxPerClient)
     }
 
-    func admit(_ client: Client, resuming: Bool) -> TransferTable<Client, Client.Host>.Admission {
-        table.admit(client, host: client.host)
+    func admit(_ client: Client, as kind: AdmissionKind) -> TransferTable<Client, Client.Host>.Admission {
+        table.admit(client, host: client.host, beside: kind != .new)
     }
 
     func release(_ client: Client) {
