@@ -1,12 +1,9 @@
+import Glibc
 // Micro-benchmarks for the hot path: nanoseconds and heap allocations per packet for the
 // codec and the server machine. Run with Benchmarks/micro (which preloads the allocation
 // counter); without it, allocations are reported as "n/a".
 import NIOCore
 import TFTPCore
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 typealias CountFunction = @convention(c) () -> UInt
 /// The preloaded counter from Benchmarks/malloc-count.c, when present.

@@ -1,10 +1,5 @@
+import Glibc
 import NIOSSL
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// What an operator and a boot client need to know of the served certificate: its names
 /// (firmware checks the URL's host, often an IP address, against them), its validity, and its

@@ -1,11 +1,6 @@
+import Glibc
 import NIOConcurrencyHelpers
 import NIOSSL
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// The certificate chain and key an HTTPS listener serves, as a TLS context every new
 /// connection takes (docs/https-boot.md). Loaded at start (a bad file stops the start, with

@@ -1,11 +1,6 @@
+import Glibc
 import Logging
 import ServiceLifecycle
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// Keeps an HTTPS listener's certificate current: every two seconds it looks whether the
 /// certificate or key file changed (a renewal by certbot, a Kubernetes secret update, a

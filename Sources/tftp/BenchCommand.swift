@@ -1,13 +1,8 @@
 import ArgumentParser
+import Glibc
 import NIOCore
 import NIOPosix
 import TFTPCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// `tftp bench`: many transfers at once against a boot server, for people who want to
 /// know what a rack powering on will do to theirs. Prints one summary line.

@@ -1,15 +1,8 @@
 import ArgumentParser
+import Glibc
 import NIOCore
 import TFTPCore
 import UnixSignals
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// `tftp get HOST[:PORT] FILE`: fetch one file, strictly, and say plainly what happened.
 struct GetCommand: AsyncParsableCommand {

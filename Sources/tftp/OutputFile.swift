@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Where `tftp get` writes: standard output, or a temporary file beside the target that
 /// is renamed over it only when the transfer succeeded, so a failed or interrupted

@@ -1,12 +1,5 @@
+import Glibc
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The progress line on a terminal: bytes, rate and, when the size is known, percent and
 /// ETA. Stateless apart from the start time, so it can be called from the event loop.

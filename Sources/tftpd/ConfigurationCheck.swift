@@ -1,12 +1,7 @@
+import Glibc
 import NIOCore
 import TFTPCore
 import TFTPHTTPS
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// `tftpd --check`: tries what the server would do at startup without serving: opens the
 /// root, makes the privilege plan (the same ``PrivilegePlan`` the server makes), binds each

@@ -1,10 +1,5 @@
+import Glibc
 import TFTPCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// Who serves, decided before anything is bound so a mistake costs nothing: the one rule
 /// for `--user` and `--allow-root`, used by the server at startup and by `--check`.

@@ -1,12 +1,5 @@
+import Glibc
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// Writes a transfer to an open descriptor (a temporary file or standard output),
 /// decoding netascii on the way (RFC 1350 §5, RFC 764: CR LF → LF, CR NUL → CR).

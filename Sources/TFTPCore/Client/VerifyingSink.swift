@@ -1,10 +1,5 @@
+import Glibc
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// A sink for load tests: counts bytes and, when given the expected content, compares
 /// every chunk at its offset; a difference ends the transfer as a local failure.

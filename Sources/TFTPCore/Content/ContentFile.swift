@@ -1,11 +1,6 @@
 import CTFTPShims
+import Glibc
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// An open regular file beneath the root, checked by ``ContentRoot``. The descriptor is
 /// closed when the last reference goes.

@@ -1,10 +1,5 @@
 import CTFTPShims
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+import Glibc
 
 /// The one door to the disk: opens files beneath the served root and decides what may
 /// be served. Both TFTP and HTTP go through ``open(_:)``.

@@ -1,10 +1,5 @@
+import Glibc
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// Where a sanitized name is looked for, for trees laid out for other servers: each
 /// client's own directory before the common root (dnsmasq's `tftp-unique-root`), and names

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+import Glibc
 
 /// tftp-hpa's remap file (`-m FILE`), read with its own rules so an existing file works
 /// unchanged: one rule per line, `FLAGS REGEX [REPLACEMENT]`, `#` to the end of a line a

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+import Glibc
 
 /// Wall-clock seconds for HTTP dates; the only place the HTTP side reads the clock.
 enum HTTPClock {

@@ -1,13 +1,8 @@
+import Glibc
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// One HTTP connection, the only handler in its pipeline: bytes in through
 /// ``HTTPRequestParser`` (pure), each request head to ``HTTPResponsePlanner`` (pure), files

@@ -1,10 +1,5 @@
+import Glibc
 import NIOConcurrencyHelpers
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// What the server has learned of the machines booting from it, and what each did. The
 /// proxy sees a machine's hardware address, UUID, architecture and host name in its DHCP

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+import Glibc
 
 /// The open-file limit (RLIMIT_NOFILE). Every running transfer holds two descriptors (its
 /// socket and its file), so the common soft limit of 1024 would stop a server near 500

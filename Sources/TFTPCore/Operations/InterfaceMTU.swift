@@ -1,10 +1,5 @@
+import Glibc
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// The MTU of the interface a listener serves, for the default `--max-blksize`: a DATA
 /// packet that fits the link is never fragmented (PXE ROMs and U-Boot drop

@@ -1,10 +1,5 @@
+import Glibc
 import Logging
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// Writes each event as one ``LogLineFormat`` line to stderr with a single write(2), so
 /// lines from different threads never interleave.

@@ -1,10 +1,5 @@
+import Glibc
 import Logging
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// `--log-format`: how one log line is written. `text` is swift-log's own stream format;
 /// `logfmt` and `json` are for log collectors (Loki, Vector, journald's JSON mode): one

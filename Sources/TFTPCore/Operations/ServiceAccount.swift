@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+import Glibc
 
 /// The unprivileged account `tftpd` serves as (`--user NAME`), and the privilege drop:
 /// supplementary groups, group, then user (in that order: after setuid the others are no

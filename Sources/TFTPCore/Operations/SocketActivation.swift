@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+import Glibc
 
 /// systemd socket activation (sd_listen_fds(3)): when LISTEN_PID is this process, the
 /// LISTEN_FDS descriptors from 3 on are sockets systemd bound for us, port 69 included,

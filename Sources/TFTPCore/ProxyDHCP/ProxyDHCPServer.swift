@@ -1,13 +1,8 @@
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// The proxyDHCP service (`--proxy-dhcp IFACE`): on each interface, port 67 and the PXE
 /// boot service on 4011, both bound before the privilege drop, answered by

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+import Glibc
 
 /// One interface the proxy answers on: its name, its IPv4 address, and its two sockets,
 /// opened and bound before the privilege drop (port 67 needs root).

@@ -1,11 +1,6 @@
+import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// The engine threads of one server, the admission they share and the readers they hand
 /// slow reads to. ``run()`` starts one POSIX thread per ``EngineThread`` and returns when

@@ -1,12 +1,7 @@
 import CTFTPShims
+import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// How other threads reach an engine thread: commands in a locked queue and an eventfd in
 /// the thread's epoll set that wakes it. The only thing on an engine thread that another

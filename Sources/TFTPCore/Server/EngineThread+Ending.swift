@@ -1,12 +1,7 @@
 import CTFTPShims
+import Glibc
 import Logging
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// An engine thread's transfers that wait for room in the send buffer, and how a transfer
 /// ends (its line, its counters, its last ERROR, its socket).

@@ -1,12 +1,7 @@
 import CTFTPShims
+import Glibc
 import Logging
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// An engine thread's listening sockets: reading request batches, refusals, and opening what
 /// the core admitted (its content through the door, its socket).

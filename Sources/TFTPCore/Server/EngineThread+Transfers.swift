@@ -1,12 +1,7 @@
 import CTFTPShims
+import Glibc
 import Logging
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// An engine thread's transfers: their datagrams, reading ahead and sending windows.
 extension EngineThread {

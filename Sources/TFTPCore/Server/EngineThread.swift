@@ -1,12 +1,7 @@
 import CTFTPShims
+import Glibc
 import Logging
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// One engine thread: the TFTP hot path, without NIO (docs/architecture.md, "The datagram
 /// engine"). It owns an epoll instance, its listening sockets, one receive buffer and its

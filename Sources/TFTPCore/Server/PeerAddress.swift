@@ -1,10 +1,5 @@
+import Glibc
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// An IPv4 or IPv6 socket address as the kernel reports it, kept binary and compared as
 /// bytes: the engine never makes text of an address on the hot path, only once per

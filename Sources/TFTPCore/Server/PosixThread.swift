@@ -1,10 +1,5 @@
 import CTFTPShims
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+import Glibc
 
 /// Detached POSIX threads for the engine and its readers (no Swift task, no NIO loop).
 enum PosixThread {

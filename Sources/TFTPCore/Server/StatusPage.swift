@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+import Glibc
 
 /// The status page (`--status`): rendered here, on the server, from a ``StatusSnapshot``.
 /// The page's script only fetches the same rendering again (`/fragment`) once a second and

@@ -1,12 +1,7 @@
+import Glibc
 import Logging
 import NIOCore
 import ServiceLifecycle
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// The TFTP server: binds every listen address once per engine thread, then runs the
 /// ``DatagramEngine`` (docs/architecture.md). A `Service`, so a `ServiceGroup` gives it

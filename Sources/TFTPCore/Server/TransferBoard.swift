@@ -1,11 +1,6 @@
+import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// What the status page and `/api/transfers` show (`--status`): the last finished transfers
 /// and refusals, totals since start, and the transfers running now. Fed at a transfer's end

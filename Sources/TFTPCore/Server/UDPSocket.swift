@@ -1,10 +1,5 @@
 import CTFTPShims
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+import Glibc
 
 /// The few UDP socket operations the engine needs, over raw descriptors: non-blocking,
 /// close-on-exec, errors as ``UDPSocket/Failure`` values. No protocol knowledge here.
