@@ -45,12 +45,7 @@ import Testing
         let peer = try? UDPPeer()
         let result = peer?.fetch(Self.name("size-1468.bin"), port: server.port)
         #expect(result?.error == nil)
-        #expect(same(result?.bytes ?? [], tree.contents("size-1468.bin")))
-    }
-
-    /// Byte-for-byte equality, without printing megabytes when it fails.
-    private func same(_ got: [UInt8], _ expected: [UInt8]) -> Bool {
-        got == expected
+        #expect(identical(result?.bytes ?? [], tree.contents("size-1468.bin")))
     }
 
     // MARK: - The corpus
@@ -115,7 +110,7 @@ import Testing
         }
         #expect(answered)
         #expect(result.error == nil)
-        #expect(same(result.bytes, tree.contents("size-100003.bin")))
+        #expect(identical(result.bytes, tree.contents("size-100003.bin")))
         #expect(beforeProbe(other).isEmpty)
     }
 
@@ -156,7 +151,7 @@ import Testing
             if payload.readableBytes < 512 { break }
         }
         #expect(blocks == [1, 2, 3, 4, 5, 6])
-        #expect(same(bytes, tree.contents("size-2936.bin")))
+        #expect(identical(bytes, tree.contents("size-2936.bin")))
         #expect(beforeProbe(client).isEmpty)
     }
 
@@ -197,7 +192,7 @@ import Testing
         client.send(.ack(block: 1), port: port)
         let rest = client.follow(tid: port, from: 2)
         #expect(rest.error == nil)
-        #expect(same(Array(payload.readableBytesView) + rest.bytes, tree.contents("size-100003.bin")))
+        #expect(identical(Array(payload.readableBytesView) + rest.bytes, tree.contents("size-100003.bin")))
         _ = try server.waitForLog(containing: "outcome=completed")
     }
 
@@ -210,7 +205,7 @@ import Testing
         let result = client.follow(ignoring: [old])
         #expect(result.error == nil)
         #expect(result.tid != old)
-        #expect(same(result.bytes, tree.contents("size-1469.bin")))
+        #expect(identical(result.bytes, tree.contents("size-1469.bin")))
         _ = try server.waitForLog(containing: "outcome=superseded")
     }
 
@@ -224,7 +219,7 @@ import Testing
         client.send(.readRequest(Request(filename: Self.name("size-1469.bin"), mode: .octet)), port: server.port)
         let result = client.follow(ignoring: [first.port])
         #expect(result.error == nil)
-        #expect(same(result.bytes, tree.contents("size-1469.bin")))
+        #expect(identical(result.bytes, tree.contents("size-1469.bin")))
         let line = try server.waitForLog(containing: "outcome=superseded")
         #expect(line.contains("file=size-100003.bin"))
         #expect(beforeProbe(client).allSatisfy { $0.port != first.port })

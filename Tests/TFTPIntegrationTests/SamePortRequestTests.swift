@@ -95,8 +95,8 @@ import Testing
         }
         #expect(firstDone && secondDone)
         #expect(secondTID != first)
-        #expect(firstBytes == tree.contents("size-100003.bin"))
-        #expect(secondBytes == tree.contents(sameFileOtherOptions ? "size-100003.bin" : "size-1469.bin"))
+        #expect(identical(firstBytes, tree.contents("size-100003.bin")))
+        #expect(identical(secondBytes, tree.contents(sameFileOtherOptions ? "size-100003.bin" : "size-1469.bin")))
         _ = try server.waitForLog(containing: "outcome=completed", count: 2)
         #expect(!server.logText.contains("outcome=superseded"))
     }
@@ -129,9 +129,44 @@ import Testing
         let fetched = try #require(fresh)
         #expect(fetched.error == nil)
         #expect(fetched.tid != old)
-        #expect(fetched.bytes == tree.contents("size-100003.bin"))
+        #expect(identical(fetched.bytes, tree.contents("size-100003.bin")))
         _ = try server.waitForLog(containing: "outcome=completed")
         _ = try server.waitForLog(containing: "outcome=client-error")
+    }
+
+    /// A PXELINUX-style reboot in the middle of a boot storm (100 transfers, 25 at once, by
+    /// the bundled `tftp bench`): the rebooted machine's identical request from its old port
+    /// gets its file from a new transfer ID, and not one transfer of the storm fails.
+    @Test func aRebootInTheMiddleOfAStormCostsNoBoot() throws {
+        let server = try TFTPDProcess(root: tree.root)
+        let storm = try ExternalTool.start(
+            [
+                TFTPDProcess.binary("tftp"), "bench", "127.0.0.1:\(server.port)", "size-100003.bin", "-n", "100",
+                "-c", "25", "--verify", tree.path("size-100003.bin"),
+            ], seconds: 120)
+        // In the middle: once a tenth of the storm has completed.
+        _ = try server.waitForLog(containing: "outcome=completed", count: 10)
+        let peer = try UDPPeer()
+        peer.send(Self.request("size-100003.bin"), port: server.port)
+        let (_, old) = try acknowledge(20, on: peer)
+        peer.send(Self.request("size-100003.bin"), port: server.port)
+        var fetched: [UInt8]?
+        while fetched == nil, let (decoded, port) = peer.receive() {
+            if port == old {
+                peer.send(.error(code: .unknownTransferID, message: "Unknown transfer ID"), port: port)
+                continue
+            }
+            guard case .success(.data(1, let payload)) = decoded else { continue }
+            peer.send(.ack(block: 1), port: port)
+            let rest = peer.follow(ignoring: [old], tid: port, from: 2)
+            #expect(rest.error == nil)
+            fetched = Array(payload.readableBytesView) + rest.bytes
+        }
+        #expect(identical(try #require(fetched), tree.contents("size-100003.bin")))
+        let result = storm.wait()
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("transfers=100 ok=100 failed=0"))
+        #expect(server.logText.split(separator: "\n").filter { $0.contains("outcome=completed") }.count >= 101)
     }
 
     /// Single-port mode: two transfers to one address and port could not be told apart, so
@@ -146,7 +181,7 @@ import Testing
         peer.send(Self.request("size-1469.bin"), port: server.port)
         let rest = peer.follow(tid: server.port, from: 21)
         #expect(rest.error == nil)
-        #expect(head + rest.bytes == tree.contents("size-100003.bin"))
+        #expect(identical(head + rest.bytes, tree.contents("size-100003.bin")))
         _ = try server.waitForLog(containing: "request ignored: single-port mode")
     }
 }

@@ -14,6 +14,7 @@ extension ContentError {
         case .directory, .notRegularFile: (.accessViolation, "Access violation: not a regular file")
         case .tooLarge: (.diskFull, "File too large for netascii mode")
         case .io: (.notDefined, "Read error")
+        case .changed: (.notDefined, "File changed during transfer, try again")
         case .scriptFailed: (.notDefined, "Script error")
         }
     }
@@ -29,6 +30,10 @@ extension ContentError {
         case .directory: HTTPErrorResponse(.forbidden, note: "directory listing is off")
         case .tooLarge: HTTPErrorResponse(.payloadTooLarge)
         case .io: HTTPErrorResponse(.internalServerError)
+        case .changed:
+            HTTPErrorResponse(
+                .serviceUnavailable, note: "the file changed while it was read; try again",
+                extraHeaders: [("Retry-After", "1")])
         case .scriptFailed: HTTPErrorResponse(.internalServerError, note: "script error")
         }
     }

@@ -25,6 +25,11 @@ public enum ContentError: Error, Equatable, Sendable {
     case refusedByRule
     /// An I/O error while opening or reading; `errno` for the log only.
     case io(errno: Int32)
+    /// The file changed under a transfer or a response (its size, modification or change
+    /// time is no longer what it was when it was opened: rewritten in place): what was read
+    /// may mix two versions, so it is not sent as one file (docs/operations.md, "Rolling
+    /// out content").
+    case changed
     /// A machine's script could not be rendered from its template (a name with no value,
     /// braces that do not close, a template file that cannot be read); the reason, with its
     /// line, is for the log only (docs/machines.md).
@@ -43,6 +48,7 @@ extension ContentError: CustomStringConvertible {
         case .tooLarge: "too large"
         case .refusedByRule: "refused by a remap rule"
         case .io(let errno): "I/O error (errno \(errno))"
+        case .changed: "the file changed while it was being sent"
         case .scriptFailed(let reason): "script not rendered: \(reason)"
         }
     }

@@ -36,8 +36,12 @@ public final class ContentFile: Sendable {
         }
     }
 
+    /// Its hard links when opened (see ``isUnchanged()``).
+    let links: UInt64
+
     init(descriptor: Int32, info: stat) {
         self.identity = Identity(info)
+        self.links = UInt64(info.st_nlink)
         self.descriptor = descriptor
         self.size = Int64(info.st_size)
         self.modificationTime = (Int(info.st_mtim.tv_sec), Int(info.st_mtim.tv_nsec))
@@ -49,17 +53,43 @@ public final class ContentFile: Sendable {
         Glibc.close(descriptor)
     }
 
+    /// Whether the file is still the version that was opened: the same size and
+    /// modification time (a write moves it; a truncation the size too), and the same change
+    /// time unless only its links changed. One `fstat`. A file renamed over this one's name,
+    /// or this one deleted, is no change of its bytes: that moves the change time through
+    /// the link count alone, and the transfer goes on with the file it opened. A change of
+    /// the change time with the links as they were (a chmod, or a write whose modification
+    /// time was set back) counts as a change.
+    public func isUnchanged() -> Bool {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return false }
+        let now = Identity(info)
+        guard now.size == identity.size, now.modified == identity.modified else { return false }
+        return now.changed == identity.changed || UInt64(info.st_nlink) != links
+    }
+
+    /// Throws ``ContentError/changed`` unless ``isUnchanged()``.
+    public func verifyUnchanged() throws(ContentError) {
+        guard isUnchanged() else { throw .changed }
+    }
+
     /// Appends `length` bytes from `offset` to `buffer` with a positioned read (one
     /// descriptor, no shared file position). A file that shrank under us is an I/O error,
-    /// never a short block that would end a transfer early.
-    public func read(into buffer: inout ByteBuffer, offset: Int64, length: Int) throws(ContentError) {
-        guard length > 0 else { return }
+    /// never a short block that would end a transfer early. With `verify`, the file must
+    /// still be the version that was opened once the bytes are read (``isUnchanged()``).
+    public func read(into buffer: inout ByteBuffer, offset: Int64, length: Int, verify: Bool = false)
+        throws(ContentError)
+    {
+        guard length > 0 else {
+            if verify { try verifyUnchanged() }
+            return
+        }
         var failure: ContentError?
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { pointer in
             do throws(ContentError) {
                 try readFrames(
                     into: pointer.baseAddress!, frames: .init(gap: 0, chunk: length, count: 1, last: length),
-                    offset: offset)
+                    offset: offset, verify: verify)
                 return length
             } catch {
                 failure = error
@@ -100,9 +130,25 @@ public final class ContentFile: Sendable {
     /// false when some of the bytes are not in the page cache (the kernel has started
     /// reading them) or the file system cannot tell; the caller reads again, blocking,
     /// where waiting stalls nobody. Returns true when every byte was read.
+    ///
+    /// With `verify`, once every byte is read the file must still be the version that was
+    /// opened (``ContentError/changed`` otherwise): a transfer asks at the read that reaches
+    /// the file's end, so its last block never leaves unless all of it came from one
+    /// version (``VersionCheck``).
     @discardableResult
     public func readFrames(
-        into base: UnsafeMutableRawPointer, frames: Frames, offset: Int64, cachedOnly: Bool = false
+        into base: UnsafeMutableRawPointer, frames: Frames, offset: Int64, cachedOnly: Bool = false,
+        verify: Bool = false
+    ) throws(ContentError) -> Bool {
+        guard try readFramesUnverified(into: base, frames: frames, offset: offset, cachedOnly: cachedOnly) else {
+            return false
+        }
+        if verify { try verifyUnchanged() }
+        return true
+    }
+
+    private func readFramesUnverified(
+        into base: UnsafeMutableRawPointer, frames: Frames, offset: Int64, cachedOnly: Bool
     ) throws(ContentError) -> Bool {
         let wanted = frames.payloadCount
         guard wanted > 0 else { return true }

@@ -44,13 +44,17 @@ public enum ContentReader: Sendable {
     /// Reads consecutive chunks from `offset` into frames at `base`, each after a gap the
     /// caller fills in (see ``ContentFile/readFrames(into:frames:offset:cachedOnly:)``);
     /// false when `cachedOnly` and the bytes are not all in memory yet.
+    /// With `verify`, a file must still be the version that was opened once the bytes are
+    /// read (content in memory is one version by construction).
     @discardableResult
     public func readFrames(
-        into base: UnsafeMutableRawPointer, frames: ContentFile.Frames, offset: Int64, cachedOnly: Bool = false
+        into base: UnsafeMutableRawPointer, frames: ContentFile.Frames, offset: Int64, cachedOnly: Bool = false,
+        verify: Bool = false
     ) throws(ContentError) -> Bool {
         switch self {
         case .file(let file):
-            return try file.readFrames(into: base, frames: frames, offset: offset, cachedOnly: cachedOnly)
+            return try file.readFrames(
+                into: base, frames: frames, offset: offset, cachedOnly: cachedOnly, verify: verify)
         case .memory(let content):
             guard offset >= 0, offset + Int64(frames.payloadCount) <= Int64(content.readableBytes) else {
                 throw .io(errno: 5)

@@ -1,9 +1,16 @@
 import CTFTPShims
 import Glibc
+import NIOConcurrencyHelpers
+import NIOCore
 
 /// The one door to the disk: opens files beneath the served root and decides what may
 /// be served. Both TFTP and HTTP go through ``open(_:)``.
 ///
+/// - The root is a path, not a directory opened once (docs/operations.md, "Rolling out
+///   content"): what `--root` names is looked up again at most every ``recheckInterval``
+///   (one `stat`), and when it now leads to another directory — a symlink swapped to a new
+///   release, a directory on its path replaced, a bind mount put over it — that directory
+///   serves the next request. A transfer keeps the file it opened.
 /// - Names come as a ``RequestPath`` (already sanitized) and are opened with openat2 and
 ///   RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS: the kernel refuses (EXDEV) any name or
 ///   symlink that leads out of the root. Symlinks inside the root are followed.
@@ -31,51 +38,160 @@ public final class ContentRoot: Sendable {
         }
     }
 
-    /// Why the root itself cannot be used; thrown by ``init(path:policy:)``.
+    /// Why the root itself cannot be used; thrown by ``init(path:policy:recheckInterval:onChange:)``.
     public struct RootError: Error, CustomStringConvertible {
         public let path: String
         public let errno: Int32
         public var description: String { "cannot open root directory \(path): \(String(cString: strerror(errno)))" }
     }
 
-    public let path: String
-    public let policy: Policy
-    private let descriptor: Int32
-
-    /// Opens the root directory (following a symlink to it: the root may itself be one).
-    public init(path: String, policy: Policy = .init()) throws {
-        let fd = Glibc.open(path, ctftp_o_path() | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw RootError(path: path, errno: errno) }
-        self.descriptor = fd
-        self.path = path
-        self.policy = policy
+    /// What the root's path led to when it was last looked up, told to ``onChange``.
+    public enum Change: Sendable, Equatable {
+        /// The path now leads to another directory (`resolved`: where, as `realpath` says),
+        /// which serves from now on.
+        case switched(resolved: String)
+        /// The path leads nowhere servable now (`errno`: why); the directory it led to
+        /// before keeps serving, so that a swap done in two steps costs no request.
+        case unreachable(errno: Int32)
     }
 
-    deinit {
-        Glibc.close(descriptor)
+    /// The directory the root's path led to, open (O_PATH), with its identity.
+    final class Directory: Sendable {
+        let descriptor: Int32
+        let device: UInt64
+        let inode: UInt64
+
+        init(descriptor: Int32, device: UInt64, inode: UInt64) {
+            self.descriptor = descriptor
+            self.device = device
+            self.inode = inode
+        }
+
+        deinit {
+            close(descriptor)
+        }
+
+        /// Opens the directory `path` leads to now.
+        static func open(_ path: String) -> Result<Directory, RootError> {
+            let fd = Glibc.open(path, ctftp_o_path() | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { return .failure(RootError(path: path, errno: errno)) }
+            var info = stat()
+            guard fstat(fd, &info) == 0 else {
+                let error = errno
+                close(fd)
+                return .failure(RootError(path: path, errno: error))
+            }
+            return .success(Directory(descriptor: fd, device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
+        }
+    }
+
+    private struct Current {
+        var directory: Directory
+        /// When the path was last looked up (monotonic nanoseconds).
+        var checked: UInt64
+        /// The errno of the last failed lookup, reported once until the path serves again.
+        var unreachable: Int32?
+    }
+
+    public let path: String
+    public let policy: Policy
+    /// How long a lookup of the root's path stands; 0: every request looks again.
+    public let recheckInterval: TimeAmount
+    private let current: NIOLockedValueBox<Current>
+    private let onChange: @Sendable (Change) -> Void
+
+    /// Opens the directory `path` leads to (the root may itself be a symlink). `onChange` is
+    /// told when a later lookup finds another directory, or none (a log line).
+    public init(
+        path: String, policy: Policy = .init(), recheckInterval: TimeAmount = .milliseconds(100),
+        onChange: @escaping @Sendable (Change) -> Void = { _ in }
+    ) throws {
+        let directory = try Directory.open(path).get()
+        self.path = path
+        self.policy = policy
+        self.recheckInterval = recheckInterval
+        self.onChange = onChange
+        current = NIOLockedValueBox(
+            Current(directory: directory, checked: NIODeadline.now().uptimeNanoseconds, unreachable: nil))
+    }
+
+    /// The directory that serves now: the one the path led to at the last lookup, or, when
+    /// that lookup is older than ``recheckInterval``, the one it leads to now.
+    func directory(now: UInt64 = NIODeadline.now().uptimeNanoseconds) -> Directory {
+        let (directory, due) = current.withLockedValue { current -> (Directory, Bool) in
+            guard now &- current.checked >= UInt64(max(0, recheckInterval.nanoseconds)) else {
+                return (current.directory, false)
+            }
+            // One thread looks; the others serve from the directory they have meanwhile.
+            current.checked = now
+            return (current.directory, true)
+        }
+        return due ? lookUp(from: directory) : directory
+    }
+
+    /// Looks the root's path up now (SIGHUP: an operator who swapped the root says so).
+    public func recheck() {
+        _ = lookUp(from: current.withLockedValue { $0.directory })
+    }
+
+    /// The directory the path leads to now; `known` when that is still it (one `stat`).
+    private func lookUp(from known: Directory) -> Directory {
+        var info = stat()
+        if stat(path, &info) == 0, UInt64(info.st_dev) == known.device, UInt64(info.st_ino) == known.inode {
+            let recovered = current.withLockedValue { current -> Bool in
+                defer { current.unreachable = nil }
+                return current.unreachable != nil
+            }
+            if recovered { onChange(.switched(resolved: Self.resolved(path))) }
+            return known
+        }
+        switch Directory.open(path) {
+        case .success(let found):
+            let replaced = current.withLockedValue { current -> Bool in
+                current.unreachable = nil
+                guard current.directory.device != found.device || current.directory.inode != found.inode else {
+                    return false
+                }
+                current.directory = found
+                return true
+            }
+            if replaced { onChange(.switched(resolved: Self.resolved(path))) }
+            return current.withLockedValue { $0.directory }
+        case .failure(let error):
+            let first = current.withLockedValue { current -> Bool in
+                defer { current.unreachable = error.errno }
+                return current.unreachable != error.errno
+            }
+            if first { onChange(.unreachable(errno: error.errno)) }
+            return known
+        }
+    }
+
+    /// Where `path` leads, for the log line (the path itself if `realpath` cannot say).
+    public static func resolved(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// Opens a name beneath the root and checks that it may be served.
     public func open(_ name: RequestPath) throws(ContentError) -> ContentFile {
-        let (fd, info) = try openAndStat(name)
+        let opened = try openAndStat(name)
+        let info = opened.info
         switch info.st_mode & S_IFMT {
         case S_IFREG:
             break
         case S_IFDIR:
-            Glibc.close(fd)
             throw .directory
         default:
-            Glibc.close(fd)
             throw .notRegularFile
         }
         if policy.requireWorldReadable && info.st_mode & S_IROTH == 0 {
-            Glibc.close(fd)
             throw .notReadable
         }
-        return ContentFile(descriptor: fd, info: info)
+        return ContentFile(descriptor: opened.take(), info: info)
     }
 
-    /// One name in a directory listing.
     /// What `name` leads to now, without opening it: for a cache that must not serve a file
     /// that was replaced, changed, made unreadable or deleted. nil when nothing is there, or
     /// when this root's policy needs the door itself (symlinks refused, no openat2). Only an
@@ -84,23 +200,26 @@ public final class ContentRoot: Sendable {
     /// file's place never matches. The empty path is the root itself.
     public func identity(of name: RequestPath) -> ContentFile.Identity? {
         guard policy.followSymlinks, !policy.forceFallback else { return nil }
+        let root = directory()
         var info = stat()
         if name.components.isEmpty {
-            return fstat(descriptor, &info) == 0 ? ContentFile.Identity(info) : nil
+            return fstat(root.descriptor, &info) == 0 ? ContentFile.Identity(info) : nil
         }
         let result = name.relativePath.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { chars -> Int32 in
-                // relativePath has no NUL (the sanitizer refuses it); add the terminator.
+                // relativePath has no NUL (the sanitizer refuses it); add the terminator,
+                // without a heap allocation (the HTTP cache asks this for every hit).
                 withUnsafeTemporaryAllocation(of: CChar.self, capacity: chars.count + 1) { path in
                     _ = path.initialize(from: chars)
                     path[chars.count] = 0
-                    return fstatat(descriptor, path.baseAddress!, &info, AT_SYMLINK_NOFOLLOW)
+                    return fstatat(root.descriptor, path.baseAddress!, &info, AT_SYMLINK_NOFOLLOW)
                 }
             }
         }
         return result == 0 ? ContentFile.Identity(info) : nil
     }
 
+    /// One name in a directory listing.
     public struct DirectoryEntry: Equatable, Sendable {
         public var name: [UInt8]
         public var isDirectory: Bool
@@ -122,18 +241,15 @@ public final class ContentRoot: Sendable {
     }
 
     private func readDirectory(_ name: RequestPath, includeHidden: Bool) throws(ContentError) -> [DirectoryEntry] {
-        let (fd, info) = try openAndStat(name)
-        guard info.st_mode & S_IFMT == S_IFDIR else {
-            Glibc.close(fd)
-            throw .notRegularFile
-        }
-        if policy.requireWorldReadable && info.st_mode & S_IROTH == 0 {
-            Glibc.close(fd)
+        let opened = try openAndStat(name)
+        guard opened.info.st_mode & S_IFMT == S_IFDIR else { throw .notRegularFile }
+        if policy.requireWorldReadable && opened.info.st_mode & S_IROTH == 0 {
             throw .notReadable
         }
-        guard let directory = fdopendir(fd) else {
+        let raw = opened.take()
+        guard let directory = fdopendir(raw) else {
             let error = errno
-            Glibc.close(fd)
+            close(raw)
             throw .io(errno: error)
         }
         defer { closedir(directory) }
@@ -158,54 +274,60 @@ public final class ContentRoot: Sendable {
         return entries
     }
 
-    private func openAndStat(_ name: RequestPath) throws(ContentError) -> (Int32, stat) {
-        let fd = try openDescriptor(name.relativePath)
+    /// A name opened beneath the root, with what `fstat` says of it.
+    private struct Opened: ~Copyable {
+        var descriptor: OwnedDescriptor
+        var info: stat
+
+        consuming func take() -> Int32 { descriptor.take() }
+    }
+
+    private func openAndStat(_ name: RequestPath) throws(ContentError) -> Opened {
+        let descriptor = try openDescriptor(name.relativePath)
         var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let error = errno
-            Glibc.close(fd)
-            throw .io(errno: error)
-        }
-        return (fd, info)
+        guard fstat(descriptor.raw, &info) == 0 else { throw .io(errno: errno) }
+        return Opened(descriptor: descriptor, info: info)
     }
 
     private static let openFlags: Int32 = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC
 
-    private func openDescriptor(_ relative: [UInt8]) throws(ContentError) -> Int32 {
+    /// Opens `relative` beneath the directory the root leads to now (kept open while the
+    /// name is resolved, so a swap meanwhile cannot pull it away).
+    private func openDescriptor(_ relative: [UInt8]) throws(ContentError) -> OwnedDescriptor {
+        let root = directory()
         if !policy.forceFallback {
             let fd = relative.withCString {
-                ctftp_open_beneath(descriptor, $0, Self.openFlags, policy.followSymlinks ? 0 : 1)
+                ctftp_open_beneath(root.descriptor, $0, Self.openFlags, policy.followSymlinks ? 0 : 1)
             }
-            if fd >= 0 { return fd }
+            if fd >= 0 { return OwnedDescriptor(fd) }
             let error = errno
             if error != ENOSYS { throw Self.map(errno: error) }
         }
-        return try openByComponents(relative)
+        return try openByComponents(relative, beneath: root)
     }
 
     /// The fallback without openat2: each component with O_NOFOLLOW.
-    private func openByComponents(_ relative: [UInt8]) throws(ContentError) -> Int32 {
-        let components = relative.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
-        var current = descriptor
-        var ownsCurrent = false
-        defer { if ownsCurrent { Glibc.close(current) } }
-        for (index, component) in components.enumerated() {
-            let isLast = index == components.count - 1
-            let flags = isLast ? Self.openFlags | O_NOFOLLOW : ctftp_o_path() | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-            let fd = Array(component).withCString { openat(current, $0, flags) }
+    private func openByComponents(_ relative: [UInt8], beneath root: Directory) throws(ContentError)
+        -> OwnedDescriptor
+    {
+        var components = relative.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)[...]
+        guard let last = components.popLast() else {
+            // The root itself.
+            let fd = openat(root.descriptor, ".", Self.openFlags)
             guard fd >= 0 else { throw Self.map(errno: errno) }
-            if ownsCurrent { Glibc.close(current) }
-            if isLast {
-                ownsCurrent = false
-                return fd
-            }
-            current = fd
-            ownsCurrent = true
+            return OwnedDescriptor(fd)
         }
-        // The root itself.
-        let fd = openat(descriptor, ".", Self.openFlags)
+        var parent: OwnedDescriptor? = nil
+        for component in components {
+            let fd = Array(component).withCString {
+                openat(parent?.raw ?? root.descriptor, $0, ctftp_o_path() | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
+            guard fd >= 0 else { throw Self.map(errno: errno) }
+            parent = OwnedDescriptor(fd)
+        }
+        let fd = Array(last).withCString { openat(parent?.raw ?? root.descriptor, $0, Self.openFlags | O_NOFOLLOW) }
         guard fd >= 0 else { throw Self.map(errno: errno) }
-        return fd
+        return OwnedDescriptor(fd)
     }
 
     /// errno from opening a name, mapped to the closed error. ELOOP (a symlink where none

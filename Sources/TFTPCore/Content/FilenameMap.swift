@@ -36,10 +36,11 @@ public struct FilenameMap: Equatable, Sendable {
     }
 
     public var rules: [Rule]
-    /// tftp-hpa's rules from `--map-file`, applied first.
-    public var remap: RemapRules?
+    /// tftp-hpa's rules from `--map-file`, applied first (the version in use when a name is
+    /// rewritten: the file may be read again while tftpd runs).
+    public var remap: RemapFile?
 
-    public init(_ rules: [Rule] = [], remap: RemapRules? = nil) {
+    public init(_ rules: [Rule] = [], remap: RemapFile? = nil) {
         self.rules = rules
         self.remap = remap
     }
@@ -49,12 +50,16 @@ public struct FilenameMap: Equatable, Sendable {
     }
 
     /// Whether the result depends on who asks (a remap rule uses the client's address).
-    public var dependsOnClient: Bool { remap?.dependsOnClient ?? false }
+    public var dependsOnClient: Bool { remap?.rules.dependsOnClient ?? false }
+
+    /// Moves on whenever the rules change (a re-read map file): names rewritten before are
+    /// not to be used again.
+    public var generation: UInt64 { remap?.generation ?? 0 }
 
     /// The name after the remap file and every prefix rule; the name itself when there are
     /// no rules; `.refusedByRule` when a remap rule refuses it.
     public func apply(_ name: [UInt8], client: Requester = .unknown) throws(ContentError) -> [UInt8] {
-        let name = try remap?.apply(name, client: client) ?? name
+        let name = try remap?.rules.apply(name, client: client) ?? name
         guard !rules.isEmpty else { return name }
         var current = Array(name.drop { $0 == UInt8(ascii: "/") })
         for rule in rules where current.starts(with: rule.prefix) {

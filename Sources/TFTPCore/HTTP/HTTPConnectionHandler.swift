@@ -195,7 +195,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         // A map that reads the client's address names different paths for different
         // clients: nothing to remember then.
         let remembers = !configuration.filenameMap.dependsOnClient
-        let knownPath = remembers ? cache.path(forTarget: head.uri) : nil
+        let generation = configuration.filenameMap.generation
+        let knownPath = remembers ? cache.path(forTarget: head.uri, generation: generation) : nil
         let planner = HTTPResponsePlanner(
             head: head, now: HTTPClock.now, maxTargetLength: configuration.maxTargetLength,
             filenameMap: configuration.filenameMap, client: requester, knownPath: knownPath)
@@ -206,7 +207,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         case .respond(let answer):
             plan = answer
         case .serve(let path):
-            if remembers, knownPath == nil { cache.remember(path, forTarget: head.uri) }
+            if remembers, knownPath == nil { cache.remember(path, forTarget: head.uri, generation: generation) }
             if let machines = configuration.machines,
                 let script = machines.script(for: path, machine: machine(of: head, machines: machines), root: root)
             {
@@ -237,7 +238,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
                     file = opened
                     if opened.size <= Int64(Self.copyLimit), !path.hasTrailingSeparator {
                         var bytes = context.channel.allocator.buffer(capacity: Int(opened.size))
-                        try opened.read(into: &bytes, offset: 0, length: Int(opened.size))
+                        try opened.read(into: &bytes, offset: 0, length: Int(opened.size), verify: true)
                         if bytes.readableBytes == Int(opened.size) {
                             if plainNames {
                                 cache.insert(path, identity: opened.identity, facts: facts, content: bytes)
@@ -288,8 +289,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         HTTPHeadSerializer.write(
             status: plan.status, headers: plan.headers, http10: request.version.minor == 0, keepAlive: keepAlive,
             into: &out)
-        var region: FileRegion?
-        var handle: NIOFileHandle?
+        var sent: (file: ContentFile, range: Range<Int64>)?
         var copied: (file: ContentFile, range: Range<Int64>)?
         switch plan.body {
         case .none:
@@ -306,25 +306,14 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             } else if let file, length > 0, bodyReads != nil {
                 copied = (file, range)
             } else if let file, length > 0 {
-                let descriptor = dup(file.descriptor)
-                guard descriptor >= 0 else {
-                    state.closed()
-                    context.close(promise: nil)
-                    return
-                }
-                let fileHandle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
-                handle = fileHandle
-                region = FileRegion(
-                    fileHandle: fileHandle, readerIndex: Int(range.lowerBound), endIndex: Int(range.upperBound))
+                sent = (file, range)
             }
         }
         let body: EventLoopFuture<Void>
-        if let region {
+        if let sent {
             if !last { state.watch() }
             context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
-            let promise = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(.fileRegion(region)), promise: promise)
-            body = promise.futureResult
+            body = sendFile(sent.file, range: sent.range, context: context)
         } else if let copied, let bodyReads {
             if !last { state.watch() }
             context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
@@ -344,12 +333,54 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             return
         }
         body.assumeIsolated().whenComplete { [self] result in
-            try? handle?.close()
             var failure: (any Error)?
             if case .failure(let error) = result { failure = error }
             finished(plan, request: request, started: started, error: failure, context: context)
             if state.written(now: context.eventLoop.now, failed: failure != nil) { closeAfterWrites(context: context) }
         }
+    }
+
+    /// Bytes a sendfile region covers at most before the file is checked again.
+    static let regionBytes: Int64 = 16 << 20
+
+    /// Sends bytes `range` of `file` with sendfile, in regions of at most ``regionBytes``,
+    /// the file checked between them; the last ``copyLimit`` bytes are read into memory and
+    /// go only if the file is still the version that was opened once they are read, so a
+    /// body rewritten in place under the response is never completed: the connection closes
+    /// short of its Content-Length (docs/operations.md, "Rolling out content"). Succeeds
+    /// when the last byte is written.
+    private func sendFile(_ file: ContentFile, range: Range<Int64>, context: ChannelHandlerContext)
+        -> EventLoopFuture<Void>
+    {
+        let loop = context.eventLoop
+        let descriptor = dup(file.descriptor)
+        guard descriptor >= 0 else { return loop.makeFailedFuture(ContentError.io(errno: errno)) }
+        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
+        let done = loop.makePromise(of: Void.self)
+        done.futureResult.whenComplete { _ in try? handle.close() }
+        let tail = max(range.lowerBound, range.upperBound - Int64(Self.copyLimit))
+        func send(from offset: Int64) {
+            if offset > range.lowerBound, !file.isUnchanged() { return done.fail(ContentError.changed) }
+            guard offset < tail else {
+                var last = context.channel.allocator.buffer(capacity: Int(range.upperBound - tail))
+                do {
+                    try file.read(into: &last, offset: tail, length: Int(range.upperBound - tail), verify: true)
+                } catch {
+                    return done.fail(error)
+                }
+                return context.writeAndFlush(wrapOutboundOut(.byteBuffer(last)), promise: done)
+            }
+            let end = min(offset + Self.regionBytes, tail)
+            let region = FileRegion(fileHandle: handle, readerIndex: Int(offset), endIndex: Int(end))
+            context.writeAndFlush(wrapOutboundOut(.fileRegion(region))).assumeIsolated().whenComplete { result in
+                switch result {
+                case .success: send(from: end)
+                case .failure(let error): done.fail(error)
+                }
+            }
+        }
+        send(from: range.lowerBound)
+        return done.futureResult
     }
 
     /// Sends bytes `range` of `file` as buffers, for a connection that cannot take sendfile
@@ -363,9 +394,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         let done = loop.makePromise(of: Void.self)
         func read(at offset: Int64) -> EventLoopFuture<ByteBuffer> {
             let length = Int(min(Int64(Self.copyChunk), range.upperBound - offset))
+            // The last chunk goes only if the file is still the version that was opened.
+            let verify = offset + Int64(length) >= range.upperBound
             return reads.runIfActive(eventLoop: loop) {
                 var buffer = allocator.buffer(capacity: length)
-                try file.read(into: &buffer, offset: offset, length: length)
+                try file.read(into: &buffer, offset: offset, length: length, verify: verify)
                 guard buffer.readableBytes == length else { throw ContentError.io(errno: EIO) }
                 return buffer
             }

@@ -35,17 +35,24 @@ final class HTTPFileCache: @unchecked Sendable {  // confined to `eventLoop`, ch
     }
 
     /// Request targets already decoded and sanitized into paths (a pure function of the
-    /// target and the name map, so never stale); emptied when it holds `maxEntries`.
+    /// target and the name map's rules in use, ``FilenameMap/generation``); emptied when it
+    /// holds `maxEntries`, and when the rules change (a re-read map file).
     private var paths: [String: RequestPath] = [:]
+    private var pathsGeneration: UInt64 = 0
 
     var count: Int { entries.count }
 
-    func path(forTarget target: String) -> RequestPath? {
-        paths[target]
+    func path(forTarget target: String, generation: UInt64) -> RequestPath? {
+        guard generation == pathsGeneration else {
+            paths.removeAll(keepingCapacity: true)
+            pathsGeneration = generation
+            return nil
+        }
+        return paths[target]
     }
 
-    func remember(_ path: RequestPath, forTarget target: String) {
-        guard target.utf8.count <= 512 else { return }
+    func remember(_ path: RequestPath, forTarget target: String, generation: UInt64) {
+        guard target.utf8.count <= 512, generation == pathsGeneration else { return }
         if paths.count >= maxEntries { paths.removeAll(keepingCapacity: true) }
         paths[target] = path
     }

@@ -17,6 +17,8 @@ final class BlockingReadPool: Sendable {
         var buffer: FrameBuffer
         var frames: ContentFile.Frames
         var offset: Int64
+        /// Whether the file must still be the version that was opened once read.
+        var verify: Bool
         var mailbox: EngineMailbox
         var slot: Int
         var generation: UInt32
@@ -56,7 +58,8 @@ final class BlockingReadPool: Sendable {
             }
             var failure: ContentError?
             do {
-                try job.content.readFrames(into: job.buffer.base, frames: job.frames, offset: job.offset)
+                try job.content.readFrames(
+                    into: job.buffer.base, frames: job.frames, offset: job.offset, verify: job.verify)
             } catch {
                 failure = error
             }

@@ -117,7 +117,7 @@ extension EngineThread {
             io[slot] = EngineTransfer(
                 slot: slot, generation: started.generation, descriptor: descriptor, ownsSocket: owns,
                 listener: opening.listener, client: client, content: reader,
-                segmentationOffload: UDPSocket.segmentationOffload)
+                segmentationOffload: UDPSocket.segmentationOffload, opened: now)
         }
     }
 

@@ -64,7 +64,9 @@ extension EngineThread {
     /// Sends a window from the read-ahead frames (reading ahead first if they do not hold
     /// it). A full send buffer leaves the rest pending until the socket is writable; a read
     /// that waits for the device leaves the window for when the read is done.
-    func send(_ window: ServerTransfer.DataWindow, for transfer: EngineTransfer) throws(ContentError) {
+    func send(_ window: ServerTransfer.DataWindow, for transfer: EngineTransfer, now: NIODeadline)
+        throws(ContentError)
+    {
         if case .reading(let blocks, _) = transfer.sending {
             transfer.sending = .reading(blocks, then: window)
             return
@@ -72,7 +74,7 @@ extension EngineThread {
         setSending(transfer, .idle)
         let frameSize = Packet.dataHeaderSize + window.blockSize
         if transfer.cachedFrame(window.first, count: window.count, frameSize: frameSize) == nil {
-            guard try readAhead(from: window, for: transfer) else { return }
+            guard try readAhead(from: window, for: transfer, now: now) else { return }
         }
         transmit(window, from: 0, for: transfer)
     }
@@ -80,9 +82,11 @@ extension EngineThread {
     /// Reads the window's blocks and those after it, up to the read-ahead size and the
     /// end of the content, with one preadv that does not wait for the device. If the bytes
     /// are not in the page cache, a reader thread reads them and this returns false (the
-    /// window goes when the read is done).
-    func readAhead(from window: ServerTransfer.DataWindow, for transfer: EngineTransfer) throws(ContentError)
-        -> Bool
+    /// window goes when the read is done). The read that reaches the end of the file, and
+    /// one a second before that, checks that the file is still the version that was opened
+    /// (``VersionCheck``).
+    func readAhead(from window: ServerTransfer.DataWindow, for transfer: EngineTransfer, now: NIODeadline)
+        throws(ContentError) -> Bool
     {
         guard let content = transfer.content else { throw .io(errno: EIO) }
         let frameSize = Packet.dataHeaderSize + window.blockSize
@@ -99,11 +103,17 @@ extension EngineThread {
         let frames = ContentFile.Frames(
             gap: Packet.dataHeaderSize, chunk: window.blockSize, count: count, last: extended.block(count - 1).length)
         let offset = extended.block(0).offset
+        var verify = false
+        if case .file(let file) = content {
+            verify = transfer.versionCheck.due(
+                readingUpTo: offset + Int64(frames.payloadCount), of: file.size, now: now.uptimeNanoseconds)
+        }
         let deferred: Bool
         if case .file = content, settings.deferEveryRead {
             deferred = true
         } else {
-            deferred = try !content.readFrames(into: buffer.base, frames: frames, offset: offset, cachedOnly: true)
+            deferred = try !content.readFrames(
+                into: buffer.base, frames: frames, offset: offset, cachedOnly: true, verify: verify)
         }
         guard !deferred else {
             transfer.sending = .reading(extended, then: window)
@@ -115,8 +125,8 @@ extension EngineThread {
             }
             reads.submit(
                 .init(
-                    content: content, buffer: buffer, frames: frames, offset: offset, mailbox: mailbox,
-                    slot: transfer.slot, generation: transfer.generation))
+                    content: content, buffer: buffer, frames: frames, offset: offset, verify: verify,
+                    mailbox: mailbox, slot: transfer.slot, generation: transfer.generation))
             return false
         }
         framesRead(extended, for: transfer)
@@ -149,7 +159,7 @@ extension EngineThread {
         guard let window = then else { return transfer.dropFrames() }
         framesRead(read, for: transfer)
         do {
-            try send(window, for: transfer)
+            try send(window, for: transfer, now: now)
         } catch {
             react(now: now) { $0.contentFailed(slot: slot, error, now: now, into: &$1) }
         }

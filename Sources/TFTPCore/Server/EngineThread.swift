@@ -250,7 +250,7 @@ final class EngineThread: @unchecked Sendable {
         case .sendWindow(let slot, let window):
             guard let transfer = io[slot] else { return }
             do {
-                try send(window, for: transfer)
+                try send(window, for: transfer, now: now)
             } catch {
                 react(now: now) { $0.contentFailed(slot: slot, error, now: now, into: &$1) }
             }

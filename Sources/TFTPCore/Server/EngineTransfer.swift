@@ -50,6 +50,8 @@ final class EngineTransfer {
     /// UDP GSO for its windows; turned off if the kernel refuses it on this path (segments
     /// larger than the path MTU).
     @exclusivity(unchecked) var segmentationOffload: Bool
+    /// When the file is next checked to be the version the transfer opened.
+    @exclusivity(unchecked) var versionCheck: VersionCheck
 
     /// Packets read ahead: DATA frames (the codec's header, then the block) back to back for
     /// blocks `cachedFirst ..< cachedFirst + cachedCount`, read with one preadv. A window is
@@ -61,7 +63,7 @@ final class EngineTransfer {
 
     init(
         slot: Int, generation: UInt32, descriptor: Int32, ownsSocket: Bool, listener: Int, client: PeerAddress,
-        content: ContentReader?, segmentationOffload: Bool
+        content: ContentReader?, segmentationOffload: Bool, opened: NIODeadline
     ) {
         self.slot = slot
         self.generation = generation
@@ -71,6 +73,7 @@ final class EngineTransfer {
         self.client = client
         self.content = content
         self.segmentationOffload = segmentationOffload
+        self.versionCheck = VersionCheck(opened: opened.uptimeNanoseconds)
     }
 
     var isBlocked: Bool {

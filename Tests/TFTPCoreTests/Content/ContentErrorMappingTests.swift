@@ -25,6 +25,8 @@ import Testing
         Row(error: .refusedByRule, tftp: .accessViolation, http: .forbidden),
         Row(error: .io(errno: 5), tftp: .notDefined, http: .internalServerError),
         Row(error: .scriptFailed("line 3: {{ x }} names no value"), tftp: .notDefined, http: .internalServerError),
+        // Rewritten in place while read: TFTP ends the transfer, HTTP asks to try again.
+        Row(error: .changed, tftp: .notDefined, http: .serviceUnavailable),
     ]
 
     @Test(arguments: table)
@@ -47,10 +49,10 @@ import Testing
         for row in Self.table {
             switch row.error {
             case .notFound, .outsideRoot, .invalidName, .notReadable, .directory, .notRegularFile, .tooLarge,
-                .refusedByRule, .io, .scriptFailed:
+                .refusedByRule, .io, .scriptFailed, .changed:
                 break
             }
         }
-        #expect(Set(Self.table.map { "\($0.error)".prefix(while: { $0 != "(" && $0 != ":" }) }).count == 10)
+        #expect(Set(Self.table.map { "\($0.error)".prefix(while: { $0 != "(" && $0 != ":" }) }).count == 11)
     }
 }

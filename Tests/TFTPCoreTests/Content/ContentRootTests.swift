@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import NIOCore
 import Testing
@@ -180,6 +181,103 @@ import Testing
         symlink(tree.root, link)
         defer { unlink(link) }
         #expect(try open(ContentRoot(path: link), "file.bin").size == 1000)
+    }
+
+    // MARK: - The root is a path
+
+    /// Releases side by side and a symlink that names the current one, swapped the way
+    /// operators do it (`ln -s v2 tmp && mv -T tmp current`).
+    final class Releases {
+        let tree: Tree
+        let base: String
+        let current: String
+
+        init() throws {
+            tree = try Tree()
+            base = String(tree.root.dropLast("/root".count))
+            current = base + "/current"
+            for release in ["v1", "v2"] {
+                mkdir(base + "/" + release, 0o755)
+                try tree.write(base + "/\(release)/boot.cfg", Array("\(release) config\n".utf8))
+            }
+            symlink("v1", current)
+        }
+
+        func swap(to release: String) {
+            symlink(release, base + "/next")
+            rename(base + "/next", current)
+        }
+    }
+
+    /// A swapped root serves the next request; a file opened before keeps its version.
+    @Test(arguments: policies)
+    func aSwappedRootServesTheNextRequest(_ policy: ContentRoot.Policy) throws {
+        let releases = try Releases()
+        let changes = Changes()
+        let root = try ContentRoot(
+            path: releases.current, policy: policy, recheckInterval: .zero, onChange: changes.add)
+        let before = try open(root, "boot.cfg")
+        releases.swap(to: "v2")
+        let after = try open(root, "boot.cfg")
+        #expect(contents(after) == Array("v2 config\n".utf8))
+        #expect(contents(before) == Array("v1 config\n".utf8))
+        #expect(changes.all == [.switched(resolved: releases.base + "/v2")])
+        // Once is enough: the next lookup finds the same directory.
+        _ = try open(root, "boot.cfg")
+        #expect(changes.all.count == 1)
+    }
+
+    /// Within the recheck interval the directory found last serves; `recheck()` looks now.
+    @Test func theRootIsLookedUpAgainAfterItsInterval() throws {
+        let releases = try Releases()
+        let root = try ContentRoot(path: releases.current, recheckInterval: .hours(1))
+        releases.swap(to: "v2")
+        #expect(contents(try open(root, "boot.cfg")) == Array("v1 config\n".utf8))
+        root.recheck()
+        #expect(contents(try open(root, "boot.cfg")) == Array("v2 config\n".utf8))
+    }
+
+    /// A swap done in two steps (remove, then create) leaves a moment with no root: the
+    /// directory found last goes on serving, and the gap is told once.
+    @Test func aRootThatVanishesKeepsServingTheLastDirectory() throws {
+        let releases = try Releases()
+        let changes = Changes()
+        let root = try ContentRoot(path: releases.current, recheckInterval: .zero, onChange: changes.add)
+        unlink(releases.current)
+        #expect(contents(try open(root, "boot.cfg")) == Array("v1 config\n".utf8))
+        #expect(contents(try open(root, "boot.cfg")) == Array("v1 config\n".utf8))
+        #expect(changes.all == [.unreachable(errno: ENOENT)])
+        symlink("v2", releases.current)
+        #expect(contents(try open(root, "boot.cfg")) == Array("v2 config\n".utf8))
+        #expect(changes.all.last == .switched(resolved: releases.base + "/v2"))
+    }
+
+    /// A directory on the root's path replaced (here the parent of the root).
+    @Test func aDirectoryOnThePathIsFollowed() throws {
+        let releases = try Releases()
+        mkdir(releases.base + "/v1/tftp", 0o755)
+        mkdir(releases.base + "/v2/tftp", 0o755)
+        try releases.tree.write(releases.base + "/v1/tftp/x", Array("one".utf8))
+        try releases.tree.write(releases.base + "/v2/tftp/x", Array("two".utf8))
+        let root = try ContentRoot(path: releases.current + "/tftp", recheckInterval: .zero)
+        #expect(contents(try open(root, "x")) == Array("one".utf8))
+        releases.swap(to: "v2")
+        #expect(contents(try open(root, "x")) == Array("two".utf8))
+        #expect(root.identity(of: try RequestPath(Array("x".utf8)))?.size == 3)
+    }
+
+    /// What ``ContentRoot`` told, in order.
+    final class Changes: @unchecked Sendable {
+        private let lock = NSLock()
+        private var changes: [ContentRoot.Change] = []
+        var all: [ContentRoot.Change] { lock.withLock { changes } }
+        func add(_ change: ContentRoot.Change) { lock.withLock { changes.append(change) } }
+    }
+
+    private func contents(_ file: ContentFile) -> [UInt8] {
+        var buffer = ByteBuffer()
+        try? file.read(into: &buffer, offset: 0, length: Int(file.size))
+        return Array(buffer.readableBytesView)
     }
 
     @Test func missingRootIsReported() {

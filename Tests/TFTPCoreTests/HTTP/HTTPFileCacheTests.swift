@@ -88,11 +88,23 @@ import Testing
     @Test func rememberedTargetsAreBounded() throws {
         let cache = HTTPFileCache(maxEntries: 2)
         let path = try RequestPath(Array("a".utf8))
-        cache.remember(path, forTarget: "/a")
-        cache.remember(path, forTarget: "/b")
-        #expect(cache.path(forTarget: "/a") == path)
-        cache.remember(path, forTarget: "/c")
-        #expect(cache.path(forTarget: "/a") == nil)
-        #expect(cache.path(forTarget: "/c") == path)
+        cache.remember(path, forTarget: "/a", generation: 0)
+        cache.remember(path, forTarget: "/b", generation: 0)
+        #expect(cache.path(forTarget: "/a", generation: 0) == path)
+        cache.remember(path, forTarget: "/c", generation: 0)
+        #expect(cache.path(forTarget: "/a", generation: 0) == nil)
+        #expect(cache.path(forTarget: "/c", generation: 0) == path)
+    }
+
+    /// A re-read map file may rewrite a target to another path: what was remembered under
+    /// the old rules is forgotten.
+    @Test func rememberedTargetsGoWhenTheRulesChange() throws {
+        let cache = HTTPFileCache()
+        let path = try RequestPath(Array("a".utf8))
+        cache.remember(path, forTarget: "/a", generation: 0)
+        #expect(cache.path(forTarget: "/a", generation: 0) == path)
+        #expect(cache.path(forTarget: "/a", generation: 1) == nil)
+        cache.remember(path, forTarget: "/a", generation: 0)
+        #expect(cache.path(forTarget: "/a", generation: 1) == nil)
     }
 }

@@ -72,18 +72,19 @@ final class RawHTTP {
         return buffer.count
     }
 
-    /// The next response; `bodyExpected: false` for a HEAD.
-    func response(bodyExpected: Bool = true) -> Response? {
+    /// Everything read so far and until the server closes the connection (or the timeout
+    /// passes): for a body cut short.
+    func readUntilClosed() -> [UInt8] {
+        while read() > 0 {}
+        defer { buffer.removeAll() }
+        return buffer
+    }
+
+    /// The next response's head (status and fields), its body left unread.
+    func head() -> Response? {
         let separator: [UInt8] = [13, 10, 13, 10]
-        var end: Int?
-        while end == nil {
-            if let found = Self.find(separator, in: buffer) {
-                end = found
-            } else if !fill() {
-                return nil
-            }
-        }
-        guard let end else { return nil }
+        while Self.find(separator, in: buffer) == nil { if !fill() { return nil } }
+        guard let end = Self.find(separator, in: buffer) else { return nil }
         let headText = String(decoding: buffer[..<end], as: UTF8.self)
         buffer.removeFirst(end + 4)
         var lines = headText.components(separatedBy: "\r\n")
@@ -93,7 +94,13 @@ final class RawHTTP {
             guard let colon = line.firstIndex(of: ":") else { return nil }
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
-        var response = Response(status: status, headers: headers, body: [])
+        return Response(status: status, headers: headers, body: [])
+    }
+
+    /// The next response; `bodyExpected: false` for a HEAD.
+    func response(bodyExpected: Bool = true) -> Response? {
+        guard var response = head() else { return nil }
+        let status = response.status
         let length = bodyExpected && status != 304 ? Int(response.header("Content-Length") ?? "0") ?? 0 : 0
         while buffer.count < length { if !fill() { return nil } }
         response.body = Array(buffer[..<length])
