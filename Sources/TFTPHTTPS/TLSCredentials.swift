@@ -4,9 +4,10 @@ import NIOSSL
 
 /// The certificate chain and key an HTTPS listener serves, as a TLS context every new
 /// connection takes (docs/https-boot.md). Loaded at start (a bad file stops the start, with
-/// the reason); re-read on SIGHUP or when either file changes (``TLSCredentialsWatcher``),
-/// and a re-read that fails keeps the context in use and says why. Connections already open
-/// keep the context they began with.
+/// the reason); read again on SIGHUP or when either file changes, by the daemon's one
+/// watcher of the files it reads after start (``TFTPCore/ConfigWatcher``), which hands
+/// ``replace(certificatePEM:keyPEM:)`` both files' bytes; a pair that does not load keeps
+/// the context in use. Connections already open keep the context they began with.
 ///
 /// The context offers TLS 1.2 and 1.3 and, besides the ECDHE suites, RSA key exchange with
 /// AES-GCM and AES-CBC: EDK2 firmware built without elliptic curves (its NOEC builds, the
@@ -20,35 +21,24 @@ public final class TLSCredentials: Sendable {
     struct Loaded {
         var context: NIOSSLContext
         var facts: TLSCertificateFacts
-        var stamps: [FileStamp?]
     }
 
-    /// A file's identity and change marks: a file rewritten in place, replaced by rename, or
-    /// changed by a symlink swap (as certbot and Kubernetes do) reads differently.
-    struct FileStamp: Equatable {
-        var device: UInt64
-        var inode: UInt64
-        var size: Int64
-        var modified: Int
-        var modifiedNanoseconds: Int
-        var changed: Int
-
-        init?(path: String) {
-            var info = stat()
-            guard stat(path, &info) == 0 else { return nil }
-            device = UInt64(info.st_dev)
-            inode = UInt64(info.st_ino)
-            size = Int64(info.st_size)
-            modified = info.st_mtim.tv_sec
-            modifiedNanoseconds = info.st_mtim.tv_nsec
-            changed = info.st_ctim.tv_sec
-        }
+    /// Reads both files and loads them.
+    public convenience init(certificate: String, key: String) throws(TLSCredentialsError) {
+        try self.init(
+            certificatePEM: try Self.read(certificate), keyPEM: try Self.read(key), certificatePath: certificate,
+            keyPath: key)
     }
 
-    public init(certificate: String, key: String) throws(TLSCredentialsError) {
-        certificatePath = certificate
-        keyPath = key
-        state = NIOLockedValueBox(try Self.load(certificate: certificate, key: key))
+    /// Loads a certificate chain and its key from their PEM bytes; the paths are named in
+    /// errors.
+    public init(certificatePEM: [UInt8], keyPEM: [UInt8], certificatePath: String, keyPath: String)
+        throws(TLSCredentialsError)
+    {
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+        state = NIOLockedValueBox(
+            try Self.load(certificate: certificatePEM, key: keyPEM, certificatePath: certificatePath, keyPath: keyPath))
     }
 
     /// The context for a new connection.
@@ -57,42 +47,45 @@ public final class TLSCredentials: Sendable {
     /// The served certificate's names and validity.
     public var facts: TLSCertificateFacts { state.withLockedValue { $0.facts } }
 
-    /// Whether either file looks different from when it was last loaded.
-    public var filesChanged: Bool {
-        let now = [FileStamp(path: certificatePath), FileStamp(path: keyPath)]
-        return state.withLockedValue { $0.stamps != now }
+    /// Serves a new pair from the next connection on. On failure the pair in use stays,
+    /// and the error says why.
+    @discardableResult
+    public func replace(certificatePEM: [UInt8], keyPEM: [UInt8]) throws(TLSCredentialsError) -> TLSCertificateFacts {
+        let loaded = try Self.load(
+            certificate: certificatePEM, key: keyPEM, certificatePath: certificatePath, keyPath: keyPath)
+        state.withLockedValue { $0 = loaded }
+        return loaded.facts
     }
 
-    /// Reads both files again. On success the new context serves new connections; on
-    /// failure the old one stays, and the error says why.
-    @discardableResult
-    public func reload() throws(TLSCredentialsError) -> TLSCertificateFacts {
-        do {
-            let loaded = try Self.load(certificate: certificatePath, key: keyPath)
-            state.withLockedValue { $0 = loaded }
-            return loaded.facts
-        } catch {
-            // Remember these files as seen, so a broken file is reported once, not every poll.
-            let stamps = [FileStamp(path: certificatePath), FileStamp(path: keyPath)]
-            state.withLockedValue { $0.stamps = stamps }
-            throw error
+    static func read(_ path: String) throws(TLSCredentialsError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let count = Glibc.read(fd, &chunk, chunk.count)
+            if count < 0 { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+            if count == 0 { return bytes }
+            bytes += chunk[..<count]
         }
     }
 
-    static func load(certificate: String, key: String) throws(TLSCredentialsError) -> Loaded {
-        let stamps = [FileStamp(path: certificate), FileStamp(path: key)]
+    static func load(certificate: [UInt8], key: [UInt8], certificatePath: String, keyPath: String)
+        throws(TLSCredentialsError) -> Loaded
+    {
         let chain: [NIOSSLCertificate]
         do {
-            chain = try NIOSSLCertificate.fromPEMFile(certificate)
+            chain = try NIOSSLCertificate.fromPEMBytes(certificate)
         } catch {
-            throw .unreadable(path: certificate, reason: "\(error)")
+            throw .unreadable(path: certificatePath, reason: "\(error)")
         }
-        guard let leaf = chain.first else { throw .noCertificate(path: certificate) }
+        guard let leaf = chain.first else { throw .noCertificate(path: certificatePath) }
         let privateKey: NIOSSLPrivateKey
         do {
-            privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            privateKey = try NIOSSLPrivateKey(bytes: key, format: .pem)
         } catch {
-            throw .unreadable(path: key, reason: "\(error)")
+            throw .unreadable(path: keyPath, reason: "\(error)")
         }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
@@ -100,13 +93,11 @@ public final class TLSCredentials: Sendable {
         configuration.maximumTLSVersion = .tlsv13
         configuration.cipherSuiteValues = Self.cipherSuites
         do {
-            return Loaded(
-                context: try NIOSSLContext(configuration: configuration), facts: TLSCertificateFacts(leaf),
-                stamps: stamps)
+            return Loaded(context: try NIOSSLContext(configuration: configuration), facts: TLSCertificateFacts(leaf))
         } catch NIOSSLError.failedToLoadPrivateKey {
-            // The key file read as a key above: the context refuses it only when it is not
-            // the certificate's (BoringSSL checks the pair).
-            throw .keyDoesNotMatch(certificate: certificate, key: key)
+            // The key read as a key above: the context refuses it only when it is not the
+            // certificate's (BoringSSL checks the pair).
+            throw .keyDoesNotMatch(certificate: certificatePath, key: keyPath)
         } catch {
             throw .rejected(reason: "\(error)")
         }

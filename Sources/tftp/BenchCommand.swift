@@ -31,8 +31,11 @@ struct BenchCommand: AsyncParsableCommand {
 
     @OptionGroup var transfer: TransferFlags
 
-    @Option(help: "Compare every transfer with this local file.")
-    var verify: String?
+    @Option(
+        help: ArgumentHelp(
+            "Compare every transfer with this local file; repeatable: with several (versions rolled out during the run), each transfer must equal exactly one of them, whole.",
+            valueName: "file"))
+    var verify: [String] = []
 
     @Option(help: "Milliseconds to stay after the last ACK (0: none, the default for load tests).")
     var dally = 0
@@ -45,10 +48,11 @@ struct BenchCommand: AsyncParsableCommand {
         // One socket per transfer at once: -c 1000 needs more than the usual 1024.
         DescriptorLimit.raiseToHardLimit()
         let address = try GetCommand.resolve(server)
-        let expected: [UInt8]? = try verify.map { path in
+        let versions: [[UInt8]] = try verify.map { path in
             guard let bytes = Self.readFile(path) else { throw ValidationError("cannot read \(path)") }
             return bytes
         }
+        let tally = VerifyingSink.Tally(versions: versions.count)
         let configuration = ClientTransfer.Configuration(
             blockSize: transfer.blksize, windowSize: transfer.windowsize,
             retransmit: RetransmitPolicy(initialTimeout: .milliseconds(500), maxRetries: transfer.retries),
@@ -64,7 +68,8 @@ struct BenchCommand: AsyncParsableCommand {
                 launched += 1
                 group.addTask {
                     try? await client.get(
-                        filename, from: address, configuration: configuration, into: VerifyingSink(expected: expected))
+                        filename, from: address, configuration: configuration,
+                        into: VerifyingSink(versions: versions, tally: tally))
                 }
             }
             while launched < min(c, n) { launch() }
@@ -74,7 +79,9 @@ struct BenchCommand: AsyncParsableCommand {
             }
         }
         let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
-        print(Self.summary(reports, total: n, seconds: seconds))
+        var line = Self.summary(reports, total: n, seconds: seconds)
+        if versions.count > 1 { line += " versions=" + tally.counts.map(String.init).joined(separator: ",") }
+        print(line)
         var failures: [String: Int] = [:]
         for report in reports {
             if case .completed = report.outcome { continue }

@@ -76,6 +76,6 @@ struct ContentOptions: ParsableArguments {
     }
 
     func filenameMap(remap: RemapRules?) -> FilenameMap {
-        FilenameMap(map.compactMap(FilenameMap.Rule.init(parsing:)), remap: remap)
+        FilenameMap(map.compactMap(FilenameMap.Rule.init(parsing:)), remap: remap.map(RemapFile.init))
     }
 }

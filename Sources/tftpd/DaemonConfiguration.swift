@@ -21,6 +21,10 @@ struct DaemonConfiguration {
     /// `--machines`: the file, and its profiles at work (shared by TFTP, HTTP, the proxy and
     /// the status page).
     var machines: (file: String, service: MachineService)?
+    /// `--map-file`, read again while tftpd runs.
+    var mapFile: String?
+    /// The versions of the files read after start and the root in use (status page).
+    let versions = ConfigVersions()
     var proxyDHCP: ProxyDHCPConfiguration?
     var metrics: ListenAddress?
     var status: ListenAddress?
@@ -37,6 +41,7 @@ struct DaemonConfiguration {
         self.machines = machines.flatMap { machines in service.map { (machines.file, $0) } }
         let gracePeriod = TimeAmount.seconds(Int64(transfer.gracePeriod))
         let filenameMap = content.filenameMap(remap: remap)
+        self.mapFile = content.mapFile
         self.status = `operator`.statusAddress
         self.metrics = `operator`.metricsAddress
         self.logLevel = `operator`.level
@@ -56,7 +61,7 @@ struct DaemonConfiguration {
             fitBlockSizeToMTU: transfer.maxBlksize == nil,
             inheritedSockets: inheritedSockets,
             threads: listen.threads ?? coreCount,
-            board: status == nil ? nil : TransferBoard(machines: service?.registry)
+            board: status == nil ? nil : TransferBoard(machines: service?.registry, versions: versions)
         )
         self.server.machines = service
         self.http = http.configuration(

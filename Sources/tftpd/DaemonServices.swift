@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import Logging
 import Metrics
 import NIOCore
@@ -8,10 +10,11 @@ import TFTPHTTPS
 import TFTPMachines
 import UnixSignals
 
-/// Runs a ``DaemonConfiguration``: the TFTP server, the HTTP and HTTPS listeners (and the
-/// watcher of the certificate), the operator endpoints, one startup gate where the privilege
-/// plan is carried out once every socket is bound, and the signals (the first SIGTERM drains,
-/// the second ends transfers at once; SIGHUP re-reads the certificate).
+/// Runs a ``DaemonConfiguration``: the TFTP server, the HTTP and HTTPS listeners, the one
+/// watcher of the files read after start (certificate and key, machines file, map file), the
+/// operator endpoints, one startup gate where the privilege plan is carried out once every
+/// socket is bound, and the signals (the first SIGTERM drains, the second ends transfers at
+/// once; SIGHUP looks up the root's path and re-reads every watched file).
 struct DaemonServices {
     var configuration: DaemonConfiguration
     var privileges: PrivilegePlan
@@ -49,7 +52,7 @@ struct DaemonServices {
             logger.info("filename map", metadata: ["rule": "\(rule)"])
         }
         if let remap = server.filenameMap.remap {
-            logger.info("remap file", metadata: ["rules": "\(remap.count)"])
+            logger.info("remap file", metadata: ["rules": "\(remap.rules.count)"])
         }
 
         // Every listener binds (port 69 needs root), then waits at the gate; the last one
@@ -76,23 +79,54 @@ struct DaemonServices {
 
         // The certificate is read before the privilege drop (its key is often readable by
         // root alone); a bad one stops the start with the reason.
-        var watcher: TLSCredentialsWatcher?
         var http = configuration.http
+        var sources: [ConfigWatcher.Source] = []
         if let tls = configuration.tls {
             do {
                 let credentials = try TLSCredentials(certificate: tls.certificate, key: tls.key)
-                TLSCredentialsWatcher.describe(credentials.facts, logger: logger)
                 http?.security = .tls(credentials, logger: logger, metrics: serverMetrics)
-                watcher = TLSCredentialsWatcher(credentials: credentials, logger: logger)
+                sources.append(credentials.source(logger: logger))
             } catch {
                 logger.critical("--tls-cert/--tls-key: \(error)")
                 throw DaemonExit.tlsUnservable
             }
         }
+        if let (file, service) = configuration.machines {
+            sources.append(MachinesFile.source(path: file, service: service))
+        }
+        if let file = configuration.mapFile, let remap = server.filenameMap.remap {
+            sources.append(
+                ConfigWatcher.Source(name: "map-file", paths: [file], maxBytes: 4 << 20) { contents in
+                    let rules = try RemapRules(parsing: String(decoding: contents[0], as: UTF8.self))
+                    remap.replace(rules)
+                    return ["rules": "\(rules.count)"]
+                })
+        }
+        // One watcher for every file read after start: loaded once more here (what the
+        // status page shows is what was read now), then looked at every second.
+        let versions = configuration.versions
+        let watcher = ConfigWatcher(
+            sources: sources, versions: versions, logger: logger, metrics: serverMetrics,
+            digest: { SHA256.hash(data: $0).map { String(format: "%02x", $0) }.joined() })
+        do {
+            try watcher.loadAll()
+        } catch {
+            logger.critical("\(error.source): \(error.reason)")
+            throw error.source == "tls" ? DaemonExit.tlsUnservable : DaemonExit.usage
+        }
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let contentRoot: ContentRoot
         do {
-            let contentRoot = try ContentRoot(path: server.root, policy: server.contentPolicy)
+            contentRoot = try ContentRoot(path: server.root, policy: server.contentPolicy) { change in
+                Self.report(change, root: server.root, versions: versions, metrics: serverMetrics, logger: logger)
+            }
+            versions.root(path: server.root, resolved: ContentRoot.resolved(server.root), at: TransferBoard.wallClock())
+        } catch {
+            logger.critical("\(error)")
+            throw DaemonExit.rootUnservable
+        }
+        do {
             services.append(
                 .init(
                     service: try TFTPServer(
@@ -111,12 +145,8 @@ struct DaemonServices {
                         service: ProxyDHCPServer(
                             configuration: proxy, logger: logger, metrics: serverMetrics, onListening: arrive)))
             }
-            if let watcher {
+            if !sources.isEmpty {
                 services.append(.init(service: watcher))
-            }
-            if let (file, service) = configuration.machines {
-                MachinesFileWatcher.describe(service.book, path: file, logger: logger)
-                services.append(.init(service: MachinesFileWatcher(path: file, service: service, logger: logger)))
             }
             if let address = configuration.status, let board = server.board {
                 services.append(
@@ -151,14 +181,15 @@ struct DaemonServices {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            tasks.addTask { [watcher] in
+            let watched = sources.map(\.name).joined(separator: ",")
+            tasks.addTask {
                 for await _ in hangups {
-                    if let watcher {
-                        watcher.reload(because: "SIGHUP")
-                    } else {
-                        logger.info(
-                            "SIGHUP: nothing to re-read (the configuration is read at start; restart to change it)")
-                    }
+                    // Everything read after start, and where the root leads, looked at now.
+                    logger.notice(
+                        "SIGHUP: reading the root's path and every watched file again",
+                        metadata: ["files": "\(watched)"])
+                    contentRoot.recheck()
+                    watcher.reloadAll(because: "SIGHUP")
                 }
             }
             tasks.addTask {
@@ -173,6 +204,27 @@ struct DaemonServices {
             }
             try await tasks.next()
             tasks.cancelAll()
+        }
+    }
+
+    /// The root's path leads elsewhere now, or nowhere: a line, the count, the status page.
+    static func report(
+        _ change: ContentRoot.Change, root: String, versions: ConfigVersions, metrics: ServerMetrics, logger: Logger
+    ) {
+        let now = TransferBoard.wallClock()
+        switch change {
+        case .switched(let resolved):
+            versions.root(path: root, resolved: resolved, at: now)
+            metrics.rootSwitched()
+            logger.notice(
+                "root: new requests are served from another directory; running transfers keep their files",
+                metadata: ["root": "\(root)", "resolved": "\(resolved)"])
+        case .unreachable(let error):
+            let reason = String(cString: strerror(error))
+            versions.root(path: root, resolved: nil, unreachable: reason, at: now)
+            logger.warning(
+                "root: the path leads nowhere now; the directory it led to keeps serving",
+                metadata: ["root": "\(root)", "error": "\(reason)"])
         }
     }
 }

@@ -53,28 +53,25 @@ import Testing
         }
     }
 
-    /// A changed file is noticed; a broken one is refused and the old certificate stays; a
-    /// good one replaces it.
-    @Test func reloadKeepsTheOldCertificateWhenTheNewOneIsBad() throws {
-        let dir = try Fixtures.scratch(["cert.pem": "server.pem", "key.pem": "server.key"])
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let cert = dir.appendingPathComponent("cert.pem").path
-        let key = dir.appendingPathComponent("key.pem").path
-        let credentials = try TLSCredentials(certificate: cert, key: key)
+    /// A broken pair is refused and the old certificate stays; a good one replaces it.
+    @Test func replaceKeepsTheOldCertificateWhenTheNewOneIsBad() throws {
+        let credentials = try TLSCredentials(certificate: Fixtures.path("server.pem"), key: Fixtures.path("server.key"))
         let before = credentials.facts
-        #expect(!credentials.filesChanged)
-        try Data("not a certificate".utf8).write(to: URL(fileURLWithPath: cert))
-        #expect(credentials.filesChanged)
-        #expect(throws: TLSCredentialsError.self) { try credentials.reload() }
+        #expect(throws: TLSCredentialsError.self) {
+            try credentials.replace(certificatePEM: Array("not a certificate".utf8), keyPEM: [])
+        }
         #expect(credentials.facts == before)
-        // Reported once: the broken files count as seen.
-        #expect(!credentials.filesChanged)
-        try FileManager.default.removeItem(atPath: cert)
-        try FileManager.default.removeItem(atPath: key)
-        try FileManager.default.copyItem(atPath: Fixtures.path("expired.pem"), toPath: cert)
-        try FileManager.default.copyItem(atPath: Fixtures.path("expired.key"), toPath: key)
-        #expect(credentials.filesChanged)
-        let after = try credentials.reload()
+        // A key that is not the certificate's: refused as a pair.
+        let expiredKey = Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("expired.key"))))
+        let serverPEM = Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("server.pem"))))
+        #expect(
+            throws: TLSCredentialsError.keyDoesNotMatch(
+                certificate: credentials.certificatePath, key: credentials.keyPath)
+        ) {
+            try credentials.replace(certificatePEM: serverPEM, keyPEM: expiredKey)
+        }
+        let expiredPEM = Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("expired.pem"))))
+        let after = try credentials.replace(certificatePEM: expiredPEM, keyPEM: expiredKey)
         #expect(after.notValidAfter < before.notValidAfter)
         #expect(credentials.facts == after)
     }

@@ -37,7 +37,7 @@ import Testing
         let server = try TFTPDProcess(
             root: tree.root, http: true, arguments: ["--machines", machines, "--status", "127.0.0.1:0"])
         let status = try server.port(fromLogLineContaining: "serving status page")
-        #expect(try server.waitForLog(containing: "machines: profiles read").contains("profiles=2"))
+        #expect(try server.waitForLog(containing: "config: loaded").contains("profiles=2"))
 
         // Nothing known of 127.0.0.1 yet: the defaults, over HTTP and over TFTP.
         let connection = try RawHTTP(port: server.httpPort)
@@ -78,12 +78,13 @@ import Testing
         try write(Self.file, to: machines)
         let server = try TFTPDProcess(root: tree.root, http: true, arguments: ["--machines", machines])
         try write(Self.file.replacingOccurrences(of: "role: rescue", with: "role: rebuilt"), to: machines)
-        _ = try server.waitForLog(containing: "machines: profiles read again")
+        #expect(try server.waitForLog(containing: "config: reloaded").contains("file=machines"))
         let connection = try RawHTTP(port: server.httpPort)
         connection.send("GET /boot.ipxe?mac=52:54:00:00:02:07 HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(String(decoding: try #require(connection.response()).body, as: UTF8.self).contains("role=rebuilt"))
         try write(Self.file.replacingOccurrences(of: "match: {mac", with: "macth: {mac"), to: machines)
-        let line = try server.waitForLog(containing: "machines: kept the profiles in use")
+        let line = try server.waitForLog(containing: "config: kept the version in use")
+        #expect(line.contains("file=machines"))
         #expect(line.contains("machines.yaml:7: a machine: unknown key 'macth'"))
         connection.send("GET /boot.ipxe?mac=52:54:00:00:02:07 HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(String(decoding: try #require(connection.response()).body, as: UTF8.self).contains("role=rebuilt"))

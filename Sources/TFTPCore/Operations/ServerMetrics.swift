@@ -24,6 +24,8 @@ public final class ServerMetrics: Sendable {
     private let tlsFailures = NIOLockedValueBox<[String: Counter]>([:])
     private let proxyReplies: [ClientArchitecture: [BootClient.Firmware: Counter]]
     private let proxyIgnored: [ProxyIgnoreReason: Counter]
+    private let configReloads = NIOLockedValueBox<[String: (ok: Counter, failed: Counter)]>([:])
+    private let rootSwitches = Counter(label: "tftpd_root_switches_total")
 
     public init() {
         var failed: [OutcomeLabel: Counter] = [:]
@@ -121,6 +123,30 @@ public final class ServerMetrics: Sendable {
         }
         counter.increment()
         if bodyBytes > 0 { httpBytes.increment(by: bodyBytes) }
+    }
+
+    /// A file tftpd reads after start (``ConfigWatcher``): its reload counters exist from the
+    /// start, at 0.
+    func registerConfigFile(_ file: String) {
+        configReloads.withLockedValue { counters in
+            guard counters[file] == nil else { return }
+            counters[file] = (
+                Counter(label: "tftpd_config_reloads_total", dimensions: [("file", file), ("result", "ok")]),
+                Counter(label: "tftpd_config_reloads_total", dimensions: [("file", file), ("result", "failed")])
+            )
+        }
+    }
+
+    /// A reload of `file` succeeded or kept the version in use.
+    func configReloaded(_ file: String, succeeded: Bool) {
+        registerConfigFile(file)
+        let counters = configReloads.withLockedValue { $0[file] }
+        (succeeded ? counters?.ok : counters?.failed)?.increment()
+    }
+
+    /// The root's path led to another directory.
+    public func rootSwitched() {
+        rootSwitches.increment()
     }
 
     /// A TLS handshake on an HTTPS listener failed, for `reason` (a label of the TLS

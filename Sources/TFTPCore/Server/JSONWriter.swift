@@ -49,6 +49,16 @@ struct JSONWriter {
         text += String(value)
     }
 
+    mutating func field(_ name: String, _ value: Int64?) {
+        key(name)
+        if let value { text += String(value) } else { text += "null" }
+    }
+
+    /// `null`, where a value would go.
+    mutating func null() {
+        text += "null"
+    }
+
     mutating func field(_ name: String, _ value: Bool) {
         key(name)
         text += value ? "true" : "false"

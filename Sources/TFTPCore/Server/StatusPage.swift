@@ -108,6 +108,7 @@ public enum StatusPage {
         }
 
         if !snapshot.machines.isEmpty { html += machines(snapshot.machines) }
+        if snapshot.root != nil || !snapshot.configuration.isEmpty { html += served(snapshot) }
 
         html += "<h2>Recent transfers by client</h2>"
         if snapshot.recent.isEmpty {
@@ -173,6 +174,34 @@ public enum StatusPage {
             html += "<p class=\"muted\">and \(machines.count - clientGroups) more machines.</p>"
         }
         return html
+    }
+
+    /// What serves now: the directory the root's path leads to, and the version of each
+    /// file read after start (its SHA-256, first 16 digits, as `sha256sum` prints it; when it
+    /// was loaded; a later reload that failed and kept it).
+    static func served(_ snapshot: StatusSnapshot) -> String {
+        var html = "<h2>Serving</h2><table id=\"serving\"><tr><th>what</th><th>from</th><th>version</th>"
+        html += "<th>since</th><th>last reload</th></tr>"
+        if let root = snapshot.root {
+            html += "<tr><td>root</td><td>\(escape(root.path)) → \(escape(root.resolved))</td><td></td>"
+            html += "<td>\(clock(root.since))</td>"
+            html +=
+                root.unreachable.map { "<td class=\"bad\">the path leads nowhere now: \(escape($0))</td>" }
+                ?? "<td class=\"ok\">ok</td>"
+            html += "</tr>"
+        }
+        for version in snapshot.configuration {
+            html += "<tr><td>\(escape(version.name))</td><td>\(escape(version.paths.joined(separator: ", ")))</td>"
+            html += "<td><code>\(version.sha256.prefix(16))</code> (\(bytes(Int64(version.bytes))))</td>"
+            html += "<td>\(clock(version.loadedAt))</td>"
+            if let failure = version.failure, let at = version.failedAt {
+                html += "<td class=\"bad\">\(clock(at)): kept this version: \(escape(failure))</td>"
+            } else {
+                html += "<td class=\"ok\">ok</td>"
+            }
+            html += "</tr>"
+        }
+        return html + "</table>"
     }
 
     /// A number of seconds with one decimal: `12.3`.

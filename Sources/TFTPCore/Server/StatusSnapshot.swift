@@ -56,6 +56,10 @@ public struct StatusSnapshot: Sendable, Equatable {
     public var refused: [String: Int]
     /// With `--machines`: each machine's boot as one timeline, the one seen last first.
     public var machines: [MachineRegistry.Machine] = []
+    /// The version of each file read after start (docs/operations.md, "Reloading").
+    public var configuration: [ConfigVersions.Version] = []
+    /// The directory the root's path leads to.
+    public var root: ConfigVersions.Root?
 
     /// The JSON document of `/api/transfers`.
     public var json: String {
@@ -113,6 +117,28 @@ public struct StatusSnapshot: Sendable, Equatable {
             }
             $0.field("machines") {
                 $0.array(machines) { machine, out in Self.write(machine, into: &out) }
+            }
+            $0.field("root") { out in
+                guard let root else { return out.null() }
+                out.object {
+                    $0.field("path", root.path)
+                    $0.field("resolved", root.resolved)
+                    $0.field("since", root.since)
+                    $0.field("unreachable", root.unreachable)
+                }
+            }
+            $0.field("configuration") {
+                $0.array(configuration) { version, out in
+                    out.object {
+                        $0.field("file", version.name)
+                        $0.field("paths") { $0.strings(version.paths) }
+                        $0.field("sha256", version.sha256)
+                        $0.field("bytes", version.bytes)
+                        $0.field("loaded_at", version.loadedAt)
+                        $0.field("last_failure", version.failure)
+                        $0.field("last_failure_at", version.failedAt)
+                    }
+                }
             }
         }
         return out.text

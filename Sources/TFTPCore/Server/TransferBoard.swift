@@ -31,14 +31,17 @@ public final class TransferBoard: Sendable {
     public let startedAt: Int64
     /// With `--machines`: whose timelines the page shows.
     public let machines: MachineRegistry?
+    /// The versions of the files read after start, and the root in use.
+    public let versions: ConfigVersions?
 
-    public init(machines: MachineRegistry? = nil) {
+    public init(machines: MachineRegistry? = nil, versions: ConfigVersions? = nil) {
         startedAt = Self.wallClock()
         self.machines = machines
+        self.versions = versions
     }
 
     /// Milliseconds since the epoch (the page shows wall-clock times).
-    static func wallClock() -> Int64 {
+    public static func wallClock() -> Int64 {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
@@ -83,7 +86,8 @@ public final class TransferBoard: Sendable {
                 active: active.sorted { $0.elapsedMilliseconds > $1.elapsedMilliseconds },
                 recent: Self.ordered(state.finished, next: state.finishedNext),
                 refusals: Self.ordered(state.refusals, next: state.refusalsNext),
-                outcomes: state.outcomes, refused: state.refused, machines: machines?.machines ?? [])
+                outcomes: state.outcomes, refused: state.refused, machines: machines?.machines ?? [],
+                configuration: versions?.versions ?? [], root: versions?.root)
         }
     }
 

@@ -24,7 +24,8 @@ import Testing
                 == #"{"now":5,"started_at":1,"totals":{"finished":1,"running":1,"outcomes":{"completed":1},"refused":{"busy":1}},"#
                 + #""active":[{"client":"192.0.2.1:1","file":"a\"b\\c\n\u0001","requested":"tsize=0","granted":"tsize=9","bytes":3,"size":9,"elapsed_ms":7,"retransmits":1,"state":"waiting"}],"#
                 + #""recent":[{"client":"192.0.2.2:2","file":"k","requested":"","granted":"","outcome":"completed","error":null,"bytes":4,"duration_ms":2.5,"retransmits":0,"ended_at":4}],"#
-                + #""refusals":[{"client":"192.0.2.3:3","reason":"busy","at":3}],"machines":[]}"#)
+                + #""refusals":[{"client":"192.0.2.3:3","reason":"busy","at":3}],"machines":[],"root":null,"#
+                + #""configuration":[]}"#)
     }
 
     /// With `--machines`: each machine, what is known of it, and its timeline.
@@ -47,9 +48,32 @@ import Testing
                 #""machines":[{"mac":"52:54:00:00:00:01","ip":null,"arch":"efi-x64","uuid":null,"hostname":null,"#
                     + #""profile":"alpha","events":[{"at":2,"kind":"dhcp","subject":"offer (port 67)","result":"pxe: ipxe.efi","#
                     + #""succeeded":true,"normal":false},{"at":3,"kind":"tftp","subject":"ipxe.efi","result":"size-probe","#
-                    + #""succeeded":true,"normal":true}]}]}"#))
+                    + #""succeeded":true,"normal":true}]}],"root":null,"configuration":[]}"#))
         let page = StatusPage.fragment(snapshot)
         #expect(page.contains("52:54:00:00:00:01 · efi-x64 · profile alpha"))
         #expect(page.contains("size-probe (normal: the firmware&#39;s size probe)"))
+    }
+
+    /// What serves now: the root's directory and each watched file's version.
+    @Test func rootAndConfigurationVersions() {
+        var snapshot = StatusSnapshot(
+            now: 5, startedAt: 1, active: [], recent: [], refusals: [], outcomes: [:], refused: [:])
+        snapshot.root = .init(path: "/srv/tftp", resolved: "/srv/releases/v2", since: 4, unreachable: nil)
+        snapshot.configuration = [
+            .init(
+                name: "machines", paths: ["/etc/tftpd/machines.yaml"], sha256: String(repeating: "ab", count: 32),
+                bytes: 120, loadedAt: 3, failure: "machines.yaml:7: unknown key", failedAt: 4)
+        ]
+        #expect(
+            snapshot.json.hasSuffix(
+                #""root":{"path":"/srv/tftp","resolved":"/srv/releases/v2","since":4,"unreachable":null},"#
+                    + #""configuration":[{"file":"machines","paths":["/etc/tftpd/machines.yaml"],"sha256":""#
+                    + String(repeating: "ab", count: 32)
+                    + #"","bytes":120,"loaded_at":3,"last_failure":"machines.yaml:7: unknown key","last_failure_at":4}]}"#
+            ))
+        let page = StatusPage.fragment(snapshot)
+        #expect(page.contains("/srv/tftp → /srv/releases/v2"))
+        #expect(page.contains("<code>abababababababab</code> (120 B)"))
+        #expect(page.contains("kept this version: machines.yaml:7: unknown key"))
     }
 }
