@@ -1,10 +1,19 @@
-/// The proxyDHCP decision (PXE 2.1; the rules in docs/proxy-dhcp.md), pure: a request, the
-/// port it came to, the boot plan and the interface's site in; a reply or the reason for
-/// silence out. The driver decides nothing.
+/// The proxyDHCP decision (PXE 2.1; the rules in docs/proxy-dhcp.md, "What the proxy
+/// answers"), pure: a request, the port it came to, the boot plan and the interface's site
+/// in; a reply or the reason for silence out. The driver decides nothing.
 ///
 /// The offer carries no address (`yiaddr` 0) and no lease, so it cannot compete with the
 /// network's DHCP server: PXE firmware takes its address from that server and its boot
 /// instructions from the offer with vendor class `PXEClient` (HTTP boot: `HTTPClient`).
+///
+/// A proxy answers three things: a DISCOVER on port 67 (the offer), and a REQUEST or an
+/// INFORM on port 4011 (the boot service). It never answers a request for a lease: every
+/// REQUEST on port 67 is part of the client's exchange with the network's DHCP server, and
+/// one carrying a requested address (option 50) asks for a lease wherever it is sent. That
+/// holds whatever server identifier the REQUEST names — a proxy on the DHCP server's own host
+/// and address is named too — because an ACK without an address that reaches EDK2 before the
+/// DHCP server's makes it decline its lease ("Lease confirmed isn't the same as that in the
+/// offer") and never boot. dnsmasq's proxy mode answers the same three and nothing else.
 public enum ProxyDecision {
     public static func answer(
         _ request: DHCPMessage, on port: ProxyPort, plan: ProxyBootPlan, site: ProxySite
@@ -24,15 +33,18 @@ public enum ProxyDecision {
         case (.dhcp, .discover):
             replyType = .offer
         case (.dhcp, .request):
-            // Only a REQUEST that names this server is ours; one naming the network's DHCP
-            // server (or none: a renewal) belongs to that server.
-            guard request.option(DHCPOption.serverIdentifier) == site.address.bytes else {
-                return .failure(.anotherServer)
-            }
-            replyType = .ack
+            // SELECTING, INIT-REBOOT, RENEWING or REBINDING (RFC 2131 §4.3.2): a lease, the
+            // network's DHCP server's to answer, whichever server it names.
+            return .failure(.leaseRequest)
+        case (.bootService, .request) where request.option(DHCPOption.requestedAddress) != nil:
+            // A requested address sent to the boot service: a lease request, not ours.
+            return .failure(.leaseRequest)
         case (.bootService, .request), (.bootService, .inform):
             replyType = .ack
         default:
+            // INFORM on port 67 is the DHCP server's (it answers with the network's
+            // parameters; an ACK from the proxy could win the race and carry none of them);
+            // DECLINE and RELEASE concern leases.
             return .failure(.messageType)
         }
         let told: String

@@ -11,9 +11,11 @@ public enum ProxyIgnoreReason: String, Error, Sendable, CaseIterable {
     case notBootClient = "not-boot-client"
     /// A message type the proxy has no part in here (DECLINE, RELEASE, INFORM on port 67...).
     case messageType = "message-type"
-    /// A REQUEST naming another server (option 54): the client chose the network's DHCP
-    /// server's offer; that exchange is theirs.
-    case anotherServer = "another-server"
+    /// A REQUEST for a lease: any REQUEST on port 67 (the client's exchange with the network's
+    /// DHCP server, whichever server identifier it names, the proxy's own address included
+    /// when both share a host), or one with a requested address (option 50) on port 4011.
+    /// Answering one with an address-less ACK makes EDK2 decline its lease.
+    case leaseRequest = "lease-request"
     /// An option-93 value this server has no name for.
     case unknownArchitecture = "unknown-architecture"
     /// No `--boot-file` for the client's architecture.

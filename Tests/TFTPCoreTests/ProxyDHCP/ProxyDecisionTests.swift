@@ -21,7 +21,7 @@ import Testing
     static let rows: [Row] = [
         Row(capture: "iPXEBIOSDiscover", port: .dhcp, expected: .success("http://192.0.2.1/boot.ipxe")),
         Row(capture: "edk2PXEDiscover", port: .dhcp, expected: .success("ipxe.efi")),
-        Row(capture: "edk2PXERequestToDHCPServer", port: .dhcp, expected: .failure(.anotherServer)),
+        Row(capture: "edk2PXERequestToDHCPServer", port: .dhcp, expected: .failure(.leaseRequest)),
         Row(capture: "edk2BootServiceRequest", port: .bootService, expected: .success("ipxe.efi")),
         Row(capture: "edk2HTTPDiscover", port: .dhcp, expected: .success("http://192.0.2.1/ipxe.efi")),
         Row(capture: "iPXEEFIDiscover", port: .dhcp, expected: .success("http://192.0.2.1/boot.ipxe")),
@@ -162,16 +162,28 @@ import Testing
         #expect(try Self.answer(prefixed).get().client.firmware == .iPXE)
     }
 
-    @Test func messageTypesAndServers() throws {
-        // A REQUEST on port 67 is ours only when it names us.
-        #expect(try Self.answer(Self.request(type: .request, serverID: Self.server)).get().message.messageType == .ack)
+    /// What a proxy answers: a DISCOVER on port 67, a REQUEST or an INFORM on port 4011;
+    /// never a request for a lease, whatever server it names.
+    @Test func messageTypesAndPorts() throws {
+        #expect(try Self.answer(Self.request(type: .discover)).get().message.messageType == .offer)
+        // Every REQUEST on port 67 is the lease exchange with the network's DHCP server:
+        // naming this server's address (a proxy sharing the DHCP server's host and address),
+        // another server, or none (a renewal).
         let other = IPv4Address("192.0.2.2")!
-        #expect(Self.answer(Self.request(type: .request, serverID: other)).map(\.told) == .failure(.anotherServer))
-        #expect(Self.answer(Self.request(type: .request)).map(\.told) == .failure(.anotherServer))
+        for server in [Self.server, other, nil] {
+            #expect(Self.answer(Self.request(type: .request, serverID: server)).map(\.told) == .failure(.leaseRequest))
+        }
         for type in [DHCPMessageType.decline, .release, .inform] {
             #expect(Self.answer(Self.request(type: type)).map(\.told) == .failure(.messageType))
         }
+        // Port 4011, the boot service: REQUEST and INFORM are answered to their sender...
         #expect(try Self.answer(Self.request(type: .inform), port: .bootService).get().destination == .sender)
+        #expect(try Self.answer(Self.request(type: .request), port: .bootService).get().message.messageType == .ack)
+        // ... but not one that asks for an address.
+        var asking = Self.request(type: .request)
+        asking.options.append(DHCPOption(DHCPOption.requestedAddress, [192, 0, 2, 114]))
+        #expect(Self.answer(asking, port: .bootService).map(\.told) == .failure(.leaseRequest))
+        #expect(Self.answer(Self.request(type: .discover), port: .bootService).map(\.told) == .failure(.messageType))
         var reply = Self.request()
         reply.operation = .reply
         #expect(Self.answer(reply).map(\.told) == .failure(.notARequest))
