@@ -36,7 +36,7 @@ import Testing
                 reply.map { "\($0.packet)" }
                     == "\(Result<Packet, PacketDecodingError>.success(.error(code: .unknownTransferID, message: "Unknown transfer ID")))"
             )
-            // An ERROR from a stranger is never answered (rule 6).
+            // An ERROR from a stranger is never answered (docs/protocol.md, "Who gets an answer").
             stranger.send(.error(code: .notDefined, message: "x"), port: tid)
         }
         #expect(answered)

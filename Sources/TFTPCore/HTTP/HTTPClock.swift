@@ -1,6 +1,7 @@
 import Glibc
 
-/// Wall-clock seconds for HTTP dates; the only place the HTTP side reads the clock.
+/// Wall-clock seconds, for the `Date` field and conditional requests (the HTTP side's
+/// monotonic time is NIO's, from the event loop).
 enum HTTPClock {
     static var now: Int { Int(time(nil)) }
 }

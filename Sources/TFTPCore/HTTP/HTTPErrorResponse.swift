@@ -1,9 +1,8 @@
 import NIOHTTP1
 
 /// The one shape of every HTTP error answer, wherever it is decided: the planner (a
-/// status for a request), the parse-error responder (a head the decoder refused), the
-/// connection guard (limits and timeouts, written below the encoder as raw bytes) and the
-/// operator endpoint. A short `text/plain` body saying the status, the same headers each
+/// status for a request), the connection when the strict parser refuses a head or the head
+/// does not arrive in time (400, 408, 414, 431, 505), and the operator endpoint. A short `text/plain` body saying the status, the same headers each
 /// time (`Date`, `X-Content-Type-Options`, `Content-Length`; the `Connection` field is the
 /// head serializer's, ``HTTPHeadSerializer``).
 public struct HTTPErrorResponse: Equatable, Sendable {

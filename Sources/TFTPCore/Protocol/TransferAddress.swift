@@ -8,4 +8,11 @@ public protocol TransferAddress: Hashable, Sendable {
     associatedtype Host: Hashable & Sendable
     /// The address without its port.
     var host: Host { get }
+    /// Whether packets to it carry an IPv6 header (40 bytes, not IPv4's 20): what fits a
+    /// link's MTU depends on it. An IPv4 client of a dual-stack socket is not.
+    var isNativeIPv6: Bool { get }
+}
+
+extension TransferAddress {
+    public var isNativeIPv6: Bool { false }
 }

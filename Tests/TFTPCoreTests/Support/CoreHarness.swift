@@ -10,7 +10,18 @@ struct CoreHarness {
     typealias Core = EngineCore<TestAddress, LocalAdmission<TestAddress>>
     typealias Effect = Core.Effect
 
-    var core: Core
+    /// The core is not copyable; the harness holds it in a box, so a copy of the harness
+    /// shares it (as tests expect of a fixture).
+    final class Box {
+        var core: Core
+        init(_ core: consuming Core) { self.core = core }
+    }
+
+    let box: Box
+    var core: Core {
+        _read { yield box.core }
+        nonmutating _modify { yield &box.core }
+    }
     let admission: LocalAdmission<TestAddress>
     var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
     var nextSocket: Int32 = 100
@@ -27,12 +38,13 @@ struct CoreHarness {
 
     init(
         singlePort: Bool = false, suspendedLimit: Int = 512, poolCapacity: Int = 8, maxTransfers: Int = 1000,
-        maxPerClient: Int = .max
+        maxPerClient: Int = .max, listenerMTU: Int? = nil
     ) {
         admission = LocalAdmission(maxTransfers: maxTransfers, maxPerClient: maxPerClient)
-        core = Core(
-            listeners: 1, singlePort: singlePort, suspendedLimit: suspendedLimit, poolCapacity: poolCapacity,
-            admission: admission)
+        box = Box(
+            Core(
+                listeners: 1, singlePort: singlePort, suspendedLimit: suspendedLimit, poolCapacity: poolCapacity,
+                listenerMTUs: [listenerMTU], admission: admission))
     }
 
     // MARK: - Events
@@ -108,7 +120,7 @@ struct CoreHarness {
                 let configuration = configuration
                 core.begin(
                     opening, socket: socket, content: content, configuration: configuration, now: now, into: &more)
-            case .drain(let slot, let request, let client, let listener):
+            case .drain(let slot):
                 if case .own(let socket)? = core[slot]?.socket {
                     for (packet, source) in waiting.removeValue(forKey: socket) ?? [] where core[slot] != nil {
                         var read: [Effect] = []
@@ -116,7 +128,7 @@ struct CoreHarness {
                         all += perform(read)
                     }
                 }
-                core.request(request, from: client, listener: listener, now: now, drained: true, into: &more)
+                core.drained(now: now, into: &more)
             default:
                 break
             }

@@ -139,7 +139,7 @@ struct SimulatedLink {
                     core.begin(
                         opening, socket: .success(socket), content: .success(Int64(wire.readableBytes)),
                         configuration: serverConfiguration, now: clock, into: &more)
-                case .drain(let slot, let request, let from, let listener):
+                case .drain(let slot):
                     // What has reached the transfer's port by now is read first.
                     let port = socketAddress(slot)
                     while let index = queue.indices.filter({ queue[$0].to == port && queue[$0].at <= now })
@@ -152,7 +152,7 @@ struct SimulatedLink {
                         more.removeAll()
                         guard core[slot] != nil else { break }
                     }
-                    core.request(request, from: from, listener: listener, now: clock, drained: true, into: &more)
+                    core.drained(now: clock, into: &more)
                 case .send(let slot, let packet):
                     transmit(packet, from: socketAddress(slot), to: core[slot]!.client)
                 case .reply(let slot, let packet, let to):

@@ -1,64 +1,80 @@
 import NIOCore
 
 /// The decisions of one engine thread, pure (docs/architecture.md, "The engine core"): which
-/// transfer a datagram belongs to, whether a request is new, a repeat or the end of the
-/// client's last transfer, when a silent transfer gives its place back and how many may wait
-/// silent, which timer is due, and which socket may serve again. Events go in with `now`;
-/// effects (``EngineEffect``) come out, appended to the caller's buffer. No sockets, no clock,
-/// no files: ``EngineThread`` performs the effects on the real ones, and the tests'
-/// simulated link on a virtual network, so both run these rules and nothing else does.
+/// transfer a datagram belongs to, whether a request is new, a repeat, beside a running
+/// transfer or the end of an unacknowledged one, when a silent transfer gives its place back
+/// and how many may wait silent, which timer is due, which socket may serve again, how large
+/// a block a listener's link carries, and how long a last ERROR may wait for room. Events go
+/// in with `now`; effects (``EngineEffect``) come out, appended to the caller's buffer. No
+/// sockets, no clock, no files: ``EngineThread`` performs the effects on the real ones, and
+/// the tests' simulated link on a virtual network, so both run these rules and nothing else
+/// does.
 ///
 /// The shape is quinn-proto's `Endpoint`: the core owns the table of transfers (each a
 /// ``ServerEndpoint`` machine in a ``RoutedTransfer``) by slot, the routes from client
 /// address to slot (single-port mode routes every datagram by them), the socket-to-slot
-/// map, the timers, the queue of suspended transfers and the pool of idle sockets. The
-/// admission limits, shared by every thread, come in as a ``TransferAdmission``.
+/// map, the timers, the queue of suspended transfers, the pool of idle sockets, the request
+/// waiting while a socket is read, and the count of openings handed to the driver. All of it
+/// is changed here only, through the books below; the admission limits, shared by every
+/// thread, come in as a ``TransferAdmission``. Not copyable: one core, one thread, one table.
 ///
 /// The rules live in `EngineCore+Requests.swift` (the listening port, admission) and
 /// `EngineCore+Transfers.swift` (a transfer's datagrams, its machine's actions, suspension,
 /// its end, shutdown).
-struct EngineCore<Address: TransferAddress, Admission: TransferAdmission> where Admission.Client == Address {
+struct EngineCore<Address: TransferAddress, Admission: TransferAdmission>: ~Copyable
+where Admission.Client == Address {
     typealias Effect = EngineEffect<Address>
+
+    /// A request judged only once its client's running transfer's socket has been read.
+    struct Draining {
+        var slot: Int
+        var request: Request
+        var client: Address
+        var listener: Int
+    }
 
     /// Every datagram, its own socket or not, comes from the listener (`--single-port`).
     let singlePort: Bool
-    /// Suspended transfers kept listening for a late ACK; past it the oldest ends.
-    let suspendedLimit: Int
     let admission: Admission
+    /// Each listener's link MTU, when blocks are to fit it (nil: no clamp).
+    let listenerMTUs: [Int?]
 
     /// The transfers by slot; nil for a free slot.
-    var transfers: [RoutedTransfer<Address>?] = []
-    var freeSlots: [Int] = []
-    var nextGeneration: UInt32 = 1
+    private(set) var transfers: [RoutedTransfer<Address>?] = []
+    private(set) var freeSlots: [Int] = []
+    private var generations: UInt32 = 0
     /// The transfer of each client address and port, by slot (the newest, when a client
     /// has several: see ``companions``).
-    var routes: [Address: Int] = [:]
+    private(set) var routes: [Address: Int] = [:]
     /// How many transfers each client address and port has here beyond its first (one
     /// started beside an acknowledged one); empty but for such clients.
-    var companions: [Address: Int] = [:]
+    private(set) var companions: [Address: Int] = [:]
     /// The slot whose transfer owns each descriptor; -1 for none (an idle pooled socket).
-    var slotBySocket: [Int32] = []
-    var timers = TimerHeap()
-    /// Suspended transfers in the order they fell silent (entries of transfers that resumed
-    /// or ended are skipped when met), and how many are suspended now.
-    var suspendedOrder: [(slot: Int, generation: UInt32, order: UInt64)] = []
-    var suspendedHead = 0
-    var suspensions: UInt64 = 0
-    var suspendedCount = 0
+    private var slotBySocket: [Int32] = []
+    private var timers = TimerHeap()
+    private(set) var suspended: SuspendedQueue
     /// Sockets of transfers that ended cleanly, kept to serve later ones.
-    var pool: SocketPool
+    private var pool: SocketPool
+    /// The request waiting while its client's transfer's socket is read.
+    private var draining: Draining?
+    /// Openings handed to the driver (``EngineEffect/open(_:)``) and not yet begun: the
+    /// driver begins each (``begin(_:socket:content:configuration:now:into:)``), which refuses
+    /// it if its socket could not be had. Zero after every event a driver performed whole.
+    private(set) var openingsInFlight = 0
 
     /// - Parameters:
     ///   - listeners: how many listening sockets the thread reads (the pool is per listener).
     ///   - poolCapacity: idle sockets kept per listener (0: none; always none in single-port
     ///     mode, where transfers have no sockets of their own).
+    ///   - listenerMTUs: each listener's link MTU when blocks are to fit it.
     init(
         listeners: Int, singlePort: Bool, suspendedLimit: Int, poolCapacity: Int,
-        poolIdle: TimeAmount = .seconds(2), admission: Admission
+        poolIdle: TimeAmount = .seconds(2), listenerMTUs: [Int?] = [], admission: Admission
     ) {
         self.singlePort = singlePort
-        self.suspendedLimit = max(0, suspendedLimit)
         self.admission = admission
+        self.listenerMTUs = listenerMTUs
+        suspended = SuspendedQueue(limit: suspendedLimit)
         pool = SocketPool(listeners: listeners, maximumIdle: poolIdle, capacity: singlePort ? 0 : poolCapacity)
     }
 
@@ -85,6 +101,9 @@ struct EngineCore<Address: TransferAddress, Admission: TransferAdmission> where 
 
     /// Transfers in the table (running and suspended).
     var count: Int { transfers.count - freeSlots.count }
+
+    /// Idle sockets in the pool.
+    var idleSockets: Int { pool.count }
 
     /// The next moment something is due: a transfer's deadline or an idle socket's expiry
     /// (monotonic nanoseconds).
@@ -123,6 +142,12 @@ struct EngineCore<Address: TransferAddress, Admission: TransferAdmission> where 
     }
 
     // MARK: - The table
+
+    /// The next slot generation (never 0, so a zeroed entry never matches).
+    mutating func nextGeneration() -> UInt32 {
+        generations = generations == UInt32.max ? 1 : generations + 1
+        return generations
+    }
 
     /// Puts a new transfer in a free slot and routes its client and socket to it.
     mutating func insert(_ transfer: RoutedTransfer<Address>) -> Int {
@@ -173,11 +198,88 @@ struct EngineCore<Address: TransferAddress, Admission: TransferAdmission> where 
         slotBySocket[index] = Int32(slot)
     }
 
+    // MARK: - Suspensions
+
+    /// The transfer in `slot` falls silent: its place at the back of the queue.
+    mutating func enqueueSuspension(_ slot: Int) {
+        guard let transfer = self[slot] else { return }
+        transfer.phase = .suspended(order: suspended.enqueue(slot: slot, generation: transfer.generation))
+    }
+
+    /// A suspended transfer takes a place again (a late datagram from its client).
+    mutating func resumeSuspension(_ slot: Int) {
+        guard let transfer = self[slot], transfer.isSuspended else { return }
+        transfer.phase = .running
+        suspended.leave()
+    }
+
+    /// A transfer that resumed falls silent again, in its old place (`phase`).
+    mutating func resuspend(_ slot: Int, in phase: RoutedTransfer<Address>.Phase) {
+        guard let transfer = self[slot], !transfer.isSuspended else { return }
+        transfer.phase = phase
+        suspended.rejoin()
+    }
+
+    /// A suspended transfer ends.
+    mutating func suspendedTransferEnds() {
+        suspended.leave()
+    }
+
+    /// Past the cap: the oldest transfer still suspended, to end.
+    mutating func oldestSuspendedOverLimit() -> Int? {
+        let transfers = transfers
+        return suspended.oldestOverLimit { entry in
+            guard entry.slot < transfers.count, let waiting = transfers[entry.slot] else { return false }
+            return waiting.generation == entry.generation && waiting.phase == .suspended(order: entry.order)
+        }?.slot
+    }
+
     // MARK: - Idle sockets
 
-    /// Takes `descriptor` back out of the pool (its transfer's last ERROR waits for room in
-    /// the send buffer, so it must not serve another transfer yet); false if it was not there.
-    mutating func withdrawFromPool(_ descriptor: Int32) -> Bool {
-        pool.remove(descriptor)
+    /// An idle socket of `listener` whose quarantine is over, for a new transfer.
+    mutating func takeIdleSocket(listener: Int, now: NIODeadline) -> Int32? {
+        pool.take(listener: listener, now: now.uptimeNanoseconds)
+    }
+
+    /// Keeps the socket of an ended transfer, to serve again after its quarantine.
+    mutating func keepIdleSocket(_ descriptor: Int32, listener: Int, now: NIODeadline, roundTrip: TimeAmount?)
+        -> Bool
+    {
+        pool.put(
+            descriptor, listener: listener, now: now.uptimeNanoseconds,
+            quarantine: SocketPool.quarantine(roundTrip: roundTrip))
+    }
+
+    /// Takes `descriptor` back out of the pool, if it is there.
+    mutating func withdrawIdleSocket(_ descriptor: Int32) {
+        _ = pool.remove(descriptor)
+    }
+
+    /// Closes every idle socket (the thread stops).
+    mutating func closeIdleSockets(into effects: inout [Effect]) {
+        pool.removeAll { effects.append(.close($0)) }
+    }
+
+    // MARK: - Draining and openings
+
+    /// Remembers `request` while the socket of its client's transfer is read.
+    mutating func startDraining(_ waiting: Draining) {
+        draining = waiting
+    }
+
+    /// The request that waited for the drain, once.
+    mutating func finishDraining() -> Draining? {
+        defer { draining = nil }
+        return draining
+    }
+
+    /// An opening goes to the driver.
+    mutating func openingIssued() {
+        openingsInFlight += 1
+    }
+
+    /// The driver began (or refused) an opening.
+    mutating func openingSettled() {
+        openingsInFlight -= 1
     }
 }

@@ -22,7 +22,6 @@ final class RoutedTransfer<Address: TransferAddress> {
         case suspended(order: UInt64)
     }
 
-    @exclusivity(unchecked) var endpoint: ServerEndpoint<Address>
     /// The generation of its slot: timer entries and completed reads carry it, so a stale
     /// one never reaches a later transfer in the same slot.
     let generation: UInt32
@@ -30,9 +29,18 @@ final class RoutedTransfer<Address: TransferAddress> {
     /// The listener that admitted it.
     let listener: Int
     let started: NIODeadline
-    @exclusivity(unchecked) var phase: Phase
-    /// The deadline (monotonic nanoseconds) of its pending timer entry, if it has one.
-    @exclusivity(unchecked) var armed: UInt64?
+    // `endpoint`, `phase`, and `armed`: the deadline (monotonic nanoseconds) of its pending
+    // timer entry, if it has one.
+    #if DEBUG
+        // Debug and test builds check every access; release builds trust the rule above.
+        var endpoint: ServerEndpoint<Address>
+        var phase: Phase
+        var armed: UInt64?
+    #else
+        @exclusivity(unchecked) var endpoint: ServerEndpoint<Address>
+        @exclusivity(unchecked) var phase: Phase
+        @exclusivity(unchecked) var armed: UInt64?
+    #endif
 
     init(
         endpoint: ServerEndpoint<Address>, generation: UInt32, socket: TransferSocket, listener: Int,

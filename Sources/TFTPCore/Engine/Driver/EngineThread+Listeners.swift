@@ -82,11 +82,7 @@ extension EngineThread {
             }
             return try ContentReader.make(try resolver.open(path, client: requester, in: root), mode: request.mode)
         }
-        var configuration = settings.transfer
-        if let mtu = listeners[opening.listener].mtu {
-            configuration.limits.maxBlockSize = min(
-                configuration.limits.maxBlockSize, InterfaceMTU.blockSize(mtu: mtu, client: client))
-        }
+        let configuration = settings.transfer
         let socket: Result<TransferSocket, UDPSocket.Failure>
         if let given = opening.socket {
             socket = .success(given)

@@ -1,7 +1,8 @@
 import Glibc
 import NIOCore
 
-/// The MTU of the interface a listener serves, for the default `--max-blksize`: a DATA
+/// The MTU of the interface a listener serves, for the default `--max-blksize` (the engine
+/// core's rule, ``EngineCore/configuration(_:listener:client:)``, fits each block to it): a DATA
 /// packet that fits the link is never fragmented (PXE ROMs and U-Boot drop
 /// or mishandle IP fragments). An address bound to one interface gives that interface's
 /// MTU; a wildcard address gives the smallest MTU of the interfaces that are up, leaving
@@ -16,14 +17,6 @@ public enum InterfaceMTU {
         let candidates = interfaces.filter { !$0.isLoopback }
         let mtus = (candidates.isEmpty ? interfaces : candidates).compactMap { mtu(of: $0.name) }
         return mtus.min()
-    }
-
-    /// The largest blksize that fits `mtu` for a client of this family: IP header (20 or
-    /// 40 bytes), UDP header (8) and the DATA header (4) come off; clamped to RFC 2348's
-    /// 8...65464.
-    public static func blockSize(mtu: Int, client: PeerAddress) -> Int {
-        let ipHeader = client.isNativeIPv6 ? 40 : 20
-        return min(NegotiatedOptions.maxBlockSize, max(NegotiatedOptions.minBlockSize, mtu - ipHeader - 8 - 4))
     }
 
     private static func isWildcard(_ address: SocketAddress) -> Bool {

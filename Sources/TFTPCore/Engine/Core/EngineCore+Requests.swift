@@ -24,7 +24,7 @@ extension EngineCore {
         case .refuse(let refusal):
             effects.append(.refuse(refusal, client: source, listener: listener))
         case .startTransfer(let request):
-            self.request(request, from: source, listener: listener, now: now, drained: false, into: &effects)
+            self.request(request, from: source, listener: listener, now: now, into: &effects)
         }
     }
 
@@ -34,11 +34,12 @@ extension EngineCore {
     /// - None: admission (limits, shutdown); an admitted request is opened by the driver
     ///   (``EngineEffect/open(_:)``), with an idle socket from the pool when one has served
     ///   out its quarantine.
-    /// - A running transfer with a socket of its own, not yet read this turn: its socket is
-    ///   read first (``EngineEffect/drain(slot:request:client:listener:)``) and the request
-    ///   judged after that, as the client sent them. A client's kernel may hand the port of
-    ///   its finished transfer to its very next socket: the last ACK then waits on the old
-    ///   transfer's socket while the new request waits on the listener.
+    /// - A running transfer with a socket of its own: its socket is read first
+    ///   (``EngineEffect/drain(slot:)``; the core keeps the request meanwhile and judges it
+    ///   when the driver says the socket is read, ``drained(now:into:)``), as the client sent
+    ///   them. A client's kernel may hand the port of its finished transfer to its very next
+    ///   socket: the last ACK then waits on the old transfer's socket while the new request
+    ///   waits on the listener.
     /// - Then the transfer's machine judges it (``ServerTransfer/judge(_:)``):
     ///   - the same request before the client acknowledged anything is a repeat (the
     ///     client's timer fired before our first answer came): it goes to the machine, which
@@ -58,15 +59,30 @@ extension EngineCore {
     ///     address and port could not be told apart, so the request is ignored there while
     ///     the acknowledged transfer runs.
     mutating func request(
-        _ request: Request, from client: Address, listener: Int, now: NIODeadline, drained: Bool,
-        into effects: inout [Effect]
+        _ request: Request, from client: Address, listener: Int, now: NIODeadline, into effects: inout [Effect]
+    ) {
+        if let slot = routes[client], let running = self[slot], !running.isSuspended, case .own = running.socket {
+            startDraining(Draining(slot: slot, request: request, client: client, listener: listener))
+            effects.append(.drain(slot: slot))
+            return
+        }
+        judge(request, from: client, listener: listener, now: now, into: &effects)
+    }
+
+    /// The driver has read what waited on the socket the last ``EngineEffect/drain(slot:)``
+    /// named (each datagram handed to ``transferDatagram(slot:_:from:now:into:)``): the
+    /// request that waited is judged now.
+    mutating func drained(now: NIODeadline, into effects: inout [Effect]) {
+        guard let waiting = finishDraining() else { return }
+        judge(waiting.request, from: waiting.client, listener: waiting.listener, now: now, into: &effects)
+    }
+
+    /// The request against the client port's transfer here, if any, once its socket is read.
+    private mutating func judge(
+        _ request: Request, from client: Address, listener: Int, now: NIODeadline, into effects: inout [Effect]
     ) {
         var kind = AdmissionKind.new
         if let slot = routes[client], let running = self[slot] {
-            if !running.isSuspended, !drained, case .own = running.socket {
-                effects.append(.drain(slot: slot, request: request, client: client, listener: listener))
-                return
-            }
             switch running.endpoint.transfer.judge(request) {
             case .repeated:
                 effects.append(.note(.repeatedRequest, client: client))
@@ -88,8 +104,8 @@ extension EngineCore {
         switch admission.admit(client, as: kind) {
         case .admitted:
             let socket: TransferSocket? =
-                singlePort
-                ? .listener(listener) : pool.take(listener: listener, now: now.uptimeNanoseconds).map { .own($0) }
+                singlePort ? .listener(listener) : takeIdleSocket(listener: listener, now: now).map { .own($0) }
+            openingIssued()
             effects.append(.open(TransferOpening(client: client, request: request, listener: listener, socket: socket)))
         case .duplicate:
             // The client's transfer runs on another thread (it asked another listen address).
@@ -101,9 +117,10 @@ extension EngineCore {
 
     /// The driver opened what ``EngineEffect/open(_:)`` asked for: the transfer starts in a
     /// free slot (its machine refuses at once if the content could not be opened: the ERROR
-    /// goes from its socket, docs/protocol.md, "Names and paths"). Without a socket the
-    /// request is refused from the listener and its place given back. Returns the slot and
-    /// its generation, so the driver can set up its own record before it performs the
+    /// goes from its socket, docs/protocol.md, "Names and paths"), with blocks no larger than
+    /// its listener's link carries (``configuration(_:listener:client:)``). Without a socket
+    /// the request is refused from the listener and its place given back. Returns the slot
+    /// and its generation, so the driver can set up its own record before it performs the
     /// effects (which may already end the transfer: a refusal).
     @discardableResult
     mutating func begin(
@@ -111,13 +128,14 @@ extension EngineCore {
         content: Result<Int64, ContentError>, configuration: ServerTransfer.Configuration, now: NIODeadline,
         into effects: inout [Effect]
     ) -> (slot: Int, generation: UInt32)? {
+        openingSettled()
         guard case .success(let socket) = socket else {
             admission.release(opening.client)
             effects.append(.refuse(.noTransferPort, client: opening.client, listener: opening.listener))
             return nil
         }
-        let generation = nextGeneration
-        nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
+        let generation = nextGeneration()
+        let configuration = self.configuration(configuration, listener: opening.listener, client: opening.client)
         let transfer = RoutedTransfer(
             endpoint: ServerEndpoint(
                 client: opening.client, transfer: ServerTransfer(request: opening.request, configuration: configuration)
@@ -126,5 +144,24 @@ extension EngineCore {
         let slot = insert(transfer)
         apply(transfer.endpoint.transfer.start(content: content, now: now), slot: slot, now: now, into: &effects)
         return (slot, generation)
+    }
+
+    /// A transfer's limits on its listener: no block larger than one datagram the link
+    /// carries unfragmented (docs/operations.md, "Block size and the MTU"; PXE ROMs and
+    /// U-Boot handle IP fragments badly or not at all): the MTU less the IP header (20 bytes,
+    /// 40 for IPv6), UDP's 8 and the DATA header's 4.
+    func configuration(_ base: ServerTransfer.Configuration, listener: Int, client: Address)
+        -> ServerTransfer.Configuration
+    {
+        guard listener < listenerMTUs.count, let mtu = listenerMTUs[listener] else { return base }
+        var configuration = base
+        configuration.limits.maxBlockSize = min(
+            base.limits.maxBlockSize, Self.blockSize(mtu: mtu, ipv6: client.isNativeIPv6))
+        return configuration
+    }
+
+    /// The largest blksize that fits `mtu`, within RFC 2348's 8 ... 65464.
+    static func blockSize(mtu: Int, ipv6: Bool) -> Int {
+        min(NegotiatedOptions.maxBlockSize, max(NegotiatedOptions.minBlockSize, mtu - (ipv6 ? 40 : 20) - 8 - 4))
     }
 }

@@ -37,29 +37,43 @@ final class EngineTransfer {
     /// What is sent; nil when the request was refused (the machine ends it at once).
     let content: ContentReader?
 
-    // The mutable state is unchecked for exclusive access: only its engine thread touches
-    // it, once per packet or more, and the run-time check costs more than the work.
+    // The mutable state is unchecked for exclusive access in release builds: only its engine
+    // thread touches it, once per packet or more, and the run-time check costs more than the
+    // work. Debug and test builds keep the check.
 
-    @exclusivity(unchecked) var sending = Sending.idle
-    /// The bytes of the control packet a full send buffer left, while ``sending`` is
-    /// `.blocked(.packet)`.
-    @exclusivity(unchecked) var pendingPacket: [UInt8] = []
-    /// Whether the thread asked epoll for writability on this transfer's behalf (it does
-    /// exactly while ``sending`` is ``Sending/blocked(_:)``).
-    @exclusivity(unchecked) var watchesWritable = false
-    /// UDP GSO for its windows; turned off if the kernel refuses it on this path (segments
-    /// larger than the path MTU).
-    @exclusivity(unchecked) var segmentationOffload: Bool
-    /// When the file is next checked to be the version the transfer opened.
-    @exclusivity(unchecked) var versionCheck: VersionCheck
+    #if DEBUG
+        // Debug and test builds check every access; release builds trust the rule below.
+        var sending = Sending.idle
+        var pendingPacket: [UInt8] = []
+        var watchesWritable = false
+        var segmentationOffload: Bool
+        var versionCheck: VersionCheck
+        var buffer: FrameBuffer?
+        var cachedFirst: UInt64 = 0
+        var cachedCount = 0
+        var cachedFrameSize = 0
+    #else
+        @exclusivity(unchecked) var sending = Sending.idle
+        /// The bytes of the control packet a full send buffer left, while ``sending`` is
+        /// `.blocked(.packet)`.
+        @exclusivity(unchecked) var pendingPacket: [UInt8] = []
+        /// Whether the thread asked epoll for writability on this transfer's behalf (it does
+        /// exactly while ``sending`` is ``Sending/blocked(_:)``).
+        @exclusivity(unchecked) var watchesWritable = false
+        /// UDP GSO for its windows; turned off if the kernel refuses it on this path (segments
+        /// larger than the path MTU).
+        @exclusivity(unchecked) var segmentationOffload: Bool
+        /// When the file is next checked to be the version the transfer opened.
+        @exclusivity(unchecked) var versionCheck: VersionCheck
 
-    /// Packets read ahead: DATA frames (the codec's header, then the block) back to back for
-    /// blocks `cachedFirst ..< cachedFirst + cachedCount`, read with one preadv. A window is
-    /// sent straight from here; a lockstep transfer reads once per read-ahead.
-    @exclusivity(unchecked) var buffer: FrameBuffer?
-    @exclusivity(unchecked) var cachedFirst: UInt64 = 0
-    @exclusivity(unchecked) var cachedCount = 0
-    @exclusivity(unchecked) var cachedFrameSize = 0
+        /// Packets read ahead: DATA frames (the codec's header, then the block) back to back for
+        /// blocks `cachedFirst ..< cachedFirst + cachedCount`, read with one preadv. A window is
+        /// sent straight from here; a lockstep transfer reads once per read-ahead.
+        @exclusivity(unchecked) var buffer: FrameBuffer?
+        @exclusivity(unchecked) var cachedFirst: UInt64 = 0
+        @exclusivity(unchecked) var cachedCount = 0
+        @exclusivity(unchecked) var cachedFrameSize = 0
+    #endif
 
     init(
         slot: Int, generation: UInt32, descriptor: Int32, ownsSocket: Bool, listener: Int, client: PeerAddress,

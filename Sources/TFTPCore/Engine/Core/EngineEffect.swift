@@ -21,8 +21,8 @@ enum EngineEffect<Address: TransferAddress>: Equatable, Sendable {
     /// Open the admitted request's content and socket, then call `begin`.
     indirect case open(TransferOpening<Address>)
     /// Read what waits on the running transfer's socket (each datagram to
-    /// `transferDatagram`), then hand the request back with `drained: true`.
-    indirect case drain(slot: Int, request: Request, client: Address, listener: Int)
+    /// `transferDatagram`), then tell the core (`drained`): it judges the request it kept.
+    case drain(slot: Int)
     /// Send this control packet (OACK) to the transfer's client from its socket.
     case send(slot: Int, Packet)
     /// Send this packet (ERROR 5) to a stranger from the transfer's socket.

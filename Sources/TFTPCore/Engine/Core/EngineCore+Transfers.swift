@@ -18,8 +18,7 @@ extension EngineCore {
                 effects.append(.note(.noPlaceToResume, client: source))
                 return
             }
-            transfer.phase = .running
-            suspendedCount -= 1
+            resumeSuspension(slot)
         }
         switch transfer.endpoint.received(decoded, from: source, now: now) {
         case .perform(let action):
@@ -32,8 +31,7 @@ extension EngineCore {
         if resuming, self[slot] === transfer, !transfer.isSuspended, transfer.endpoint.transfer.isSuspended {
             // Nothing resumed it: back to waiting, in its old place in the queue.
             admission.release(source)
-            transfer.phase = suspension
-            suspendedCount += 1
+            resuspend(slot, in: suspension)
         }
     }
 
@@ -80,23 +78,10 @@ extension EngineCore {
     mutating func suspend(_ slot: Int, now: NIODeadline, into effects: inout [Effect]) {
         guard let transfer = self[slot], !transfer.isSuspended else { return }
         admission.release(transfer.client)
-        suspensions += 1
-        transfer.phase = .suspended(order: suspensions)
-        suspendedCount += 1
-        suspendedOrder.append((slot, transfer.generation, suspensions))
+        enqueueSuspension(slot)
         effects.append(.suspended(slot: slot))
-        while suspendedCount > suspendedLimit, suspendedHead < suspendedOrder.count {
-            let oldest = suspendedOrder[suspendedHead]
-            suspendedHead += 1
-            if let waiting = self[oldest.slot], waiting.generation == oldest.generation,
-                waiting.phase == .suspended(order: oldest.order)
-            {
-                apply(waiting.endpoint.transfer.endSuspension(), slot: oldest.slot, now: now, into: &effects)
-            }
-        }
-        if suspendedHead > 1024, suspendedHead * 2 > suspendedOrder.count {
-            suspendedOrder.removeFirst(suspendedHead)
-            suspendedHead = 0
+        while let oldest = oldestSuspendedOverLimit(), let waiting = self[oldest] {
+            apply(waiting.endpoint.transfer.endSuspension(), slot: oldest, now: now, into: &effects)
         }
     }
 
@@ -110,15 +95,15 @@ extension EngineCore {
     ) {
         guard let transfer = remove(slot) else { return }
         if transfer.isSuspended {
-            suspendedCount -= 1
+            suspendedTransferEnds()
         } else {
             admission.release(transfer.client)
         }
         var pooled = false
         if case .own(let descriptor) = transfer.socket, socketErrno == nil, Self.socketReusable(after: outcome) {
-            pooled = pool.put(
-                descriptor, listener: transfer.listener, now: now.uptimeNanoseconds,
-                quarantine: SocketPool.quarantine(roundTrip: transfer.endpoint.transfer.roundTripEstimate))
+            pooled = keepIdleSocket(
+                descriptor, listener: transfer.listener, now: now,
+                roundTrip: transfer.endpoint.transfer.roundTripEstimate)
         }
         let machine = transfer.endpoint.transfer
         effects.append(
@@ -166,6 +151,23 @@ extension EngineCore {
                 transfer.isSuspended ? transfer.endpoint.transfer.endSuspension() : transfer.endpoint.transfer.abort()
             apply(action, slot: slot, now: now, into: &effects)
         }
-        pool.removeAll { effects.append(.close($0)) }
+        closeIdleSockets(into: &effects)
+    }
+
+    // MARK: - A last ERROR that waits
+
+    /// How long a transfer's last ERROR may wait for room in a full send buffer before it is
+    /// dropped: the client's own timer covers a lost ERROR, and a socket kept longer for it
+    /// is a socket no transfer can use.
+    static var lingerTime: TimeAmount { .seconds(1) }
+
+    /// The last ERROR of the transfer that owned `descriptor` found its send buffer full
+    /// (``EngineEffect/ended(_:)``): it waits for room until the returned deadline, and its
+    /// socket, if the core had put it in the pool, is taken out so no transfer shares it
+    /// meanwhile; the socket is closed once the ERROR is sent or dropped. In single-port mode
+    /// (`ownSocket` false) the ERROR waits on the listener and nothing is closed.
+    mutating func lastErrorWaits(socket descriptor: Int32, ownSocket: Bool, now: NIODeadline) -> NIODeadline {
+        if ownSocket { withdrawIdleSocket(descriptor) }
+        return now + Self.lingerTime
     }
 }

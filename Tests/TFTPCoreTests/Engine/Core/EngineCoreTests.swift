@@ -107,11 +107,7 @@ import Testing
         let socket = try started(&harness)
         let effects = harness.listener(Self.rrq(), from: Self.client)
         let slot = try #require(harness.slot(of: Self.client))
-        #expect(
-            effects.first
-                == .drain(
-                    slot: slot, request: Request(filename: Array("file".utf8), mode: .octet), client: Self.client,
-                    listener: 0))
+        #expect(effects.first == .drain(slot: slot))
         #expect(harness.socket(of: Self.client) == socket)
     }
 
@@ -202,7 +198,8 @@ import Testing
         // The first goes on from its own socket; when it ends, the client's port routes to
         // the second.
         #expect(harness.transfer(.ack(block: 3), to: old, from: Self.client).windows == [4])
-        let slot = try #require(harness.core.owner(ofSocket: old))
+        let owner = harness.core.owner(ofSocket: old)
+        let slot = try #require(owner)
         let now = harness.now
         let ended = harness.serve { $0.socketFailed(slot: slot, errno: 103, now: now, into: &$1) }
         #expect(ended.endings.map(\.outcome) == [.aborted])
@@ -254,7 +251,7 @@ import Testing
         #expect(silent.windows.isEmpty)
         #expect(harness.admission.running == 0)
         #expect(harness.core.count == 1)
-        #expect(harness.core.suspendedCount == 1)
+        #expect(harness.core.suspended.count == 1)
         #expect(harness.isSuspended(Self.client))
         // Silent for the rest of the wait, then the end.
         #expect(harness.run(for: .seconds(89)).isEmpty)
@@ -262,7 +259,7 @@ import Testing
         #expect(end.endings.map(\.outcome) == [.unacknowledged])
         #expect(end.endings.first?.pooled == true)
         #expect(harness.core.count == 0)
-        #expect(harness.core.suspendedCount == 0)
+        #expect(harness.core.suspended.count == 0)
     }
 
     /// The same request during the suspension is answered once more, holding a place again
@@ -279,7 +276,7 @@ import Testing
         #expect(harness.listener(Self.rrq(), from: Self.client).windows.isEmpty)
         #expect(harness.run(for: .seconds(3)).suspensions == 1)
         #expect(harness.admission.running == 0)
-        #expect(harness.core.suspendedCount == 1)
+        #expect(harness.core.suspended.count == 1)
     }
 
     /// A late ACK resumes the transfer: it takes a place again and goes on.
@@ -290,7 +287,7 @@ import Testing
         let effects = harness.transfer(.ack(block: 1), to: socket, from: Self.client)
         #expect(effects.windows == [2])
         #expect(harness.admission.running == 1)
-        #expect(harness.core.suspendedCount == 0)
+        #expect(harness.core.suspended.count == 0)
         #expect(!harness.isSuspended(Self.client))
     }
 
@@ -303,7 +300,7 @@ import Testing
         let effects = harness.transfer(.ack(block: 1), to: socket, from: Self.client)
         #expect(effects == [.note(.noPlaceToResume, client: Self.client)])
         #expect(harness.isSuspended(Self.client))
-        #expect(harness.core.suspendedCount == 1)
+        #expect(harness.core.suspended.count == 1)
         #expect(harness.admission.running == 1)
     }
 
@@ -315,7 +312,7 @@ import Testing
         #expect(harness.transfer(.ack(block: 7), to: socket, from: Self.client).isEmpty)
         #expect(harness.isSuspended(Self.client))
         #expect(harness.admission.running == 0)
-        #expect(harness.core.suspendedCount == 1)
+        #expect(harness.core.suspended.count == 1)
     }
 
     /// Another request from the port of a suspended transfer ends it and is served.
@@ -326,7 +323,7 @@ import Testing
         let effects = harness.listener(Self.rrq("small"), from: Self.client)
         #expect(effects.endings.map(\.outcome) == [.superseded])
         #expect(effects.openings.count == 1)
-        #expect(harness.core.suspendedCount == 0)
+        #expect(harness.core.suspended.count == 0)
         #expect(harness.admission.running == 1)
     }
 
@@ -341,7 +338,7 @@ import Testing
         #expect(effects.suspensions == 3)
         #expect(effects.endings.map(\.client) == [TestAddress("c", 1)])
         #expect(effects.endings.map(\.outcome) == [.unacknowledged])
-        #expect(harness.core.suspendedCount == 2)
+        #expect(harness.core.suspended.count == 2)
         #expect(harness.core.count == 2)
     }
 
@@ -385,7 +382,7 @@ import Testing
         harness.run(for: .milliseconds(3100))
         // Every transfer is silent now, the reused port's too (nobody acknowledged it).
         #expect(harness.admission.running == 0)
-        #expect(harness.core.suspendedCount == 256)
+        #expect(harness.core.suspended.count == 256)
         let later = harness.listener(Self.rrq("small"), from: TestAddress("flood", 5000))
         #expect(later.openings.count == 1)
         #expect(later.refusals.isEmpty)
@@ -447,7 +444,8 @@ import Testing
         #expect(failed.endings.map(\.outcome) == [.aborted])
         #expect(failed.endings.first?.pooled == false)
         #expect(failed.endings.first?.socketErrno == 103)
-        #expect(failing.core.owner(ofSocket: broken) == nil)
+        let owner = failing.core.owner(ofSocket: broken)
+        #expect(owner == nil)
     }
 
     @Test(arguments: [
@@ -481,6 +479,49 @@ import Testing
         // The first transfer's 1 s entry falls due now; the second's is due at 1.5 s.
         #expect(harness.advance(.milliseconds(600)).windows.isEmpty)
         #expect(harness.advance(.milliseconds(500)).windows == [1])
+    }
+
+    // MARK: - The link and the last ERROR
+
+    /// Blocks fit one unfragmented datagram of the listener's link: the MTU less IPv4's 20
+    /// bytes (IPv6's 40), UDP's 8 and the DATA header's 4; within RFC 2348's bounds.
+    @Test func blocksFitTheListenersLink() throws {
+        var harness = CoreHarness(listenerMTU: 1500)
+        for (client, expected) in [
+            (TestAddress("v4", 1), 1468), (TestAddress("v6", 1, ipv6: true), 1448),
+        ] {
+            harness.listener(Self.rrq(), from: client)
+            let slot = try #require(harness.slot(of: client))
+            #expect(harness.core[slot]?.endpoint.transfer.configuration.limits.maxBlockSize == expected)
+        }
+        #expect(CoreHarness.Core.blockSize(mtu: 9000, ipv6: false) == 8968)
+        #expect(CoreHarness.Core.blockSize(mtu: 65536, ipv6: false) == 65464)
+        #expect(CoreHarness.Core.blockSize(mtu: 20, ipv6: false) == 8)
+        // Without a known MTU the configured limit stands.
+        var unclamped = CoreHarness()
+        unclamped.listener(Self.rrq(), from: Self.client)
+        let slot = try #require(unclamped.slot(of: Self.client))
+        #expect(unclamped.core[slot]?.endpoint.transfer.configuration.limits.maxBlockSize == 65464)
+    }
+
+    /// A last ERROR that finds its send buffer full waits a second for room, and its socket,
+    /// pooled at the transfer's end, serves no other transfer meanwhile.
+    @Test func aLastErrorThatWaitsKeepsItsSocketFromTheNextTransfer() throws {
+        var harness = CoreHarness()
+        harness.content = .failure(.notFound)
+        let ending = try #require(harness.listener(Self.rrq(), from: Self.client).endings.first)
+        #expect(ending.pooled)
+        guard case .own(let socket) = ending.socket else {
+            Issue.record("no socket of its own")
+            return
+        }
+        let now = harness.now
+        let deadline = harness.core.lastErrorWaits(socket: socket, ownSocket: true, now: now)
+        #expect(deadline == now + .seconds(1))
+        harness.content = nil
+        harness.advance(.milliseconds(100))
+        let next = harness.listener(Self.rrq(), from: TestAddress("next", 1))
+        #expect(next.openings.first?.socket == nil)
     }
 
     // MARK: - Shutdown
@@ -587,20 +628,19 @@ import Testing
     /// their transfers, the suspended count is the suspended transfers, and admission holds
     /// exactly the running ones. Returns what disagrees.
     private func checkBooks(_ harness: CoreHarness) -> [String] {
-        let core = harness.core
         var problems: [String] = []
         var running = 0
         var suspended = 0
         var perClient: [TestAddress: Int] = [:]
-        for slot in core.transfers.indices {
-            guard let transfer = core.transfers[slot] else {
-                if !core.freeSlots.contains(slot) { problems.append("slot \(slot) empty but not free") }
+        for slot in harness.core.transfers.indices {
+            guard let transfer = harness.core.transfers[slot] else {
+                if !harness.core.freeSlots.contains(slot) { problems.append("slot \(slot) empty but not free") }
                 continue
             }
-            if core.freeSlots.contains(slot) { problems.append("slot \(slot) used and free") }
-            if core.routes[transfer.client] == nil { problems.append("no route to slot \(slot)'s client") }
+            if harness.core.freeSlots.contains(slot) { problems.append("slot \(slot) used and free") }
+            if harness.core.routes[transfer.client] == nil { problems.append("no route to slot \(slot)'s client") }
             perClient[transfer.client, default: 0] += 1
-            if case .own(let socket) = transfer.socket, core.owner(ofSocket: socket) != slot {
+            if case .own(let socket) = transfer.socket, harness.core.owner(ofSocket: socket) != slot {
                 problems.append("socket \(socket) not mapped to slot \(slot)")
             }
             if transfer.isSuspended {
@@ -610,14 +650,18 @@ import Testing
                 running += 1
             }
         }
-        for (client, slot) in core.routes where core.transfers[slot]?.client != client {
+        for (client, slot) in harness.core.routes where harness.core.transfers[slot]?.client != client {
             problems.append("route of \(client) to slot \(slot) of another")
         }
-        for (client, count) in perClient where count != 1 + core.companions[client, default: 0] {
-            problems.append("\(client) has \(count) transfers, \(core.companions[client, default: 0]) companions")
+        for (client, count) in perClient where count != 1 + harness.core.companions[client, default: 0] {
+            problems.append(
+                "\(client) has \(count) transfers, \(harness.core.companions[client, default: 0]) companions")
         }
-        if core.suspendedCount != suspended { problems.append("suspended \(core.suspendedCount) != \(suspended)") }
-        if suspended > core.suspendedLimit { problems.append("\(suspended) suspended over the cap") }
+        if harness.core.suspended.count != suspended {
+            problems.append("suspended \(harness.core.suspended.count) != \(suspended)")
+        }
+        if suspended > harness.core.suspended.limit { problems.append("\(suspended) suspended over the cap") }
+        if harness.core.openingsInFlight != 0 { problems.append("\(harness.core.openingsInFlight) openings in flight") }
         if harness.admission.running != running {
             problems.append("admission holds \(harness.admission.running), \(running) run")
         }

@@ -7,7 +7,8 @@ import NIOCore
 /// ends (its line, its counters, its last ERROR, its socket).
 extension EngineThread {
     /// A last ERROR that found the send buffer full: sent when the socket is writable, or
-    /// dropped after ``EngineThread/farewellTime``. An own socket closes after it.
+    /// dropped at the deadline the core gave (``EngineCore/lastErrorWaits(socket:ownSocket:now:)``).
+    /// An own socket closes after it.
     struct Farewell {
         var descriptor: Int32
         var bytes: [UInt8]
@@ -157,13 +158,12 @@ extension EngineThread {
             sendControl(packet, to: ending.client, on: transfer.descriptor) == EAGAIN
         {
             let owns = transfer.ownsSocket
-            // A socket with an ERROR still to send does not serve another transfer yet.
-            if owns, ending.pooled { _ = core.withdrawFromPool(transfer.descriptor) }
+            // The core's rule: how long it waits, and its socket serves no other transfer meanwhile.
+            let deadline = core.lastErrorWaits(socket: transfer.descriptor, ownSocket: owns, now: now)
             farewells.append(
                 Farewell(
                     descriptor: transfer.descriptor, bytes: Array(scratch.readableBytesView), client: ending.client,
-                    deadline: (now + Self.farewellTime).uptimeNanoseconds, closesSocket: owns,
-                    listener: owns ? nil : transfer.listener))
+                    deadline: deadline.uptimeNanoseconds, closesSocket: owns, listener: owns ? nil : transfer.listener))
             if owns {
                 _ = ctftp_epoll_modify(
                     epoll, transfer.descriptor, EPOLLIN.rawValue | EPOLLOUT.rawValue,

@@ -1,6 +1,7 @@
 import CTFTPShims
 import Glibc
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// One engine thread: the TFTP hot path, without NIO (docs/architecture.md, "The datagram
@@ -31,29 +32,46 @@ final class EngineThread: @unchecked Sendable {
     let listeners: [EngineListener]
     let epoll: Int32
 
-    // The thread's state is unchecked for exclusive access: a class's stored `var` is
-    // checked at run time on every use, and each datagram uses the core, the transfer
-    // records and the effect buffers several times (measured in a storm: a sixth of the
-    // thread's instructions). Only this thread touches them, and the core is never handed an
-    // event while it is inside another (`react` performs the effects after the event returns).
+    // The thread's state is unchecked for exclusive access in release builds: a class's
+    // stored `var` is checked at run time on every use, and each datagram uses the core, the
+    // transfer records and the effect buffers several times (measured in a storm: a sixth of
+    // the thread's instructions). Only this thread touches them (`react` asserts it), and the
+    // core is never handed an event while it is inside another (`react` performs the effects
+    // after the event returns). Debug and test builds keep the checks, so every test run
+    // proves the rule the release build trusts (docs/architecture.md, "Measured on the
+    // project's machine").
 
-    /// The rules: transfers, routes, timers, suspensions, idle sockets.
-    @exclusivity(unchecked) var core: Core
-    /// What the thread holds of each transfer, by the core's slot.
-    @exclusivity(unchecked) var io: [EngineTransfer?] = []
-    /// Single-port mode: transfers waiting for room in each listener's send buffer.
-    @exclusivity(unchecked) var blockedOnListener: [[Int]]
-    /// Last ERRORs of ended transfers that wait for room in a send buffer (bounded wait).
-    @exclusivity(unchecked) var farewells: [Farewell] = []
-    @exclusivity(unchecked) var running = true
-    /// The kernel's drop count of each listener when it was last read, and when that was.
-    @exclusivity(unchecked) var listenerDrops: [UInt32]
-    @exclusivity(unchecked) var dropsCheckedAt: UInt64 = 0
-    @exclusivity(unchecked) var listenersReadSinceCheck = false
-    /// Reusable buffers for the core's effects, one per level of nesting (performing an
-    /// effect may hand the core another event), so no event allocates.
-    @exclusivity(unchecked) var effectBuffers: [[Effect]] = []
-    @exclusivity(unchecked) var depth = 0
+    #if DEBUG
+        // Debug and test builds check every access; release builds trust the rule below.
+        var core: Core
+        var io: [EngineTransfer?] = []
+        var blockedOnListener: [[Int]]
+        var farewells: [Farewell] = []
+        var running = true
+        var listenerDrops: [UInt32]
+        var dropsCheckedAt: UInt64 = 0
+        var listenersReadSinceCheck = false
+        var effectBuffers: [[Effect]] = []
+        var depth = 0
+    #else
+        /// The rules: transfers, routes, timers, suspensions, idle sockets.
+        @exclusivity(unchecked) var core: Core
+        /// What the thread holds of each transfer, by the core's slot.
+        @exclusivity(unchecked) var io: [EngineTransfer?] = []
+        /// Single-port mode: transfers waiting for room in each listener's send buffer.
+        @exclusivity(unchecked) var blockedOnListener: [[Int]]
+        /// Last ERRORs of ended transfers that wait for room in a send buffer (bounded wait).
+        @exclusivity(unchecked) var farewells: [Farewell] = []
+        @exclusivity(unchecked) var running = true
+        /// The kernel's drop count of each listener when it was last read, and when that was.
+        @exclusivity(unchecked) var listenerDrops: [UInt32]
+        @exclusivity(unchecked) var dropsCheckedAt: UInt64 = 0
+        @exclusivity(unchecked) var listenersReadSinceCheck = false
+        /// Reusable buffers for the core's effects, one per level of nesting (performing an
+        /// effect may hand the core another event), so no event allocates.
+        @exclusivity(unchecked) var effectBuffers: [[Effect]] = []
+        @exclusivity(unchecked) var depth = 0
+    #endif
 
     /// Receive slots: room for the largest UDP datagram each, so nothing is ever cut short.
     static let receiveSlotBytes = 65536
@@ -66,9 +84,11 @@ final class EngineThread: @unchecked Sendable {
     static let maxEvents = 256
     let events: UnsafeMutablePointer<epoll_event>
     /// Where control packets (OACK, ERROR) are encoded before they are sent.
-    @exclusivity(unchecked) var scratch = ByteBufferAllocator().buffer(capacity: 1024)
-    /// How long a finished transfer's last ERROR waits for room in the send buffer.
-    static let farewellTime = TimeAmount.seconds(1)
+    #if DEBUG
+        var scratch = ByteBufferAllocator().buffer(capacity: 1024)
+    #else
+        @exclusivity(unchecked) var scratch = ByteBufferAllocator().buffer(capacity: 1024)
+    #endif
 
     init(
         listeners: [EngineListener], settings: EngineSettings, registry: TransferRegistry, mailbox: EngineMailbox,
@@ -87,7 +107,8 @@ final class EngineThread: @unchecked Sendable {
         listenerDrops = listeners.map { UDPSocket.drops($0.descriptor) ?? 0 }
         core = Core(
             listeners: listeners.count, singlePort: settings.singlePort, suspendedLimit: settings.suspendedLimit,
-            poolCapacity: settings.portRange == nil ? settings.socketPoolCapacity : 0, admission: registry)
+            poolCapacity: settings.portRange == nil ? settings.socketPoolCapacity : 0,
+            listenerMTUs: listeners.map(\.mtu), admission: registry)
         // The batch's slots, and one more for transfer sockets (read while a batch is handled).
         receiveBuffer = .allocate(byteCount: Self.receiveSlotBytes * (Self.receiveBatch + 1), alignment: 16)
         receivedLengths = .allocate(capacity: Self.receiveBatch)
@@ -117,8 +138,18 @@ final class EngineThread: @unchecked Sendable {
 
     // MARK: - The loop
 
+    /// The thread that runs the loop: every event reaches the core on it (`react` asserts so
+    /// in debug and test builds, where the exclusivity checks are on as well).
+    private let owner = NIOLockedValueBox<pthread_t?>(nil)
+
+    /// Whether the caller is the thread that runs the loop.
+    var onOwnerThread: Bool {
+        owner.withLockedValue { $0.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
     /// Runs until told to stop; then closes its listeners and whatever is left.
     func run() {
+        owner.withLockedValue { $0 = pthread_self() }
         while running {
             let count = epoll_wait(epoll, events, Int32(Self.maxEvents), timeout(now: .now()))
             if count < 0 {
@@ -228,6 +259,7 @@ final class EngineThread: @unchecked Sendable {
     func react<Result>(
         now: NIODeadline, _ event: (inout Core, inout [Effect]) -> Result, prepare: (Result) -> Void = { _ in }
     ) {
+        assert(onOwnerThread, "an engine core event off its thread")
         let level = depth
         if level == effectBuffers.count { effectBuffers.append([]) }
         var effects: [Effect] = []
@@ -242,6 +274,9 @@ final class EngineThread: @unchecked Sendable {
         while let effect = effects.popLast() { perform(effect, now: now) }
         depth -= 1
         swap(&effects, &effectBuffers[level])
+        // Every opening the core handed over was begun or refused (quinn-proto guards its
+        // `Incoming` the same way): a place taken and never given back would be lost.
+        assert(level > 0 || core.openingsInFlight == 0, "an admitted opening was neither begun nor refused")
     }
 
     /// Performs one effect; nothing is decided here.
@@ -266,11 +301,9 @@ final class EngineThread: @unchecked Sendable {
             _ = sendControl(packet, to: stranger, on: transfer.descriptor)
         case .open(let opening):
             open(opening, now: now)
-        case .drain(let slot, let request, let client, let listener):
+        case .drain(let slot):
             drain(slot, now: now)
-            react(now: now) {
-                $0.request(request, from: client, listener: listener, now: now, drained: true, into: &$1)
-            }
+            react(now: now) { $0.drained(now: now, into: &$1) }
         case .refuse(let refusal, let client, let listener):
             refuse(refusal, client: client, listener: listener)
         case .suspended(let slot):
