@@ -20,13 +20,13 @@ final class TLSHandshakeReporter: ChannelInboundHandler, RemovableChannelHandler
     typealias InboundOut = ByteBuffer
 
     private let logger: Logger
-    private let metrics: ServerMetrics
+    private let metrics: TLSMetrics
     private var handshakeDone = false
     private var reported = false
     /// Set by the witness when the first bytes of the client arrive.
     var clientSpoke = false
 
-    init(logger: Logger, metrics: ServerMetrics) {
+    init(logger: Logger, metrics: TLSMetrics) {
         self.logger = logger
         self.metrics = metrics
     }
@@ -64,7 +64,7 @@ final class TLSHandshakeReporter: ChannelInboundHandler, RemovableChannelHandler
             )
             return
         }
-        metrics.tlsHandshakeFailed(failure.rawValue)
+        metrics.handshakeFailed(failure)
         logger.notice(
             "tls: handshake failed",
             metadata: [

@@ -84,7 +84,7 @@ struct DaemonServices {
         if let tls = configuration.tls {
             do {
                 let credentials = try TLSCredentials(certificate: tls.certificate, key: tls.key)
-                http?.security = .tls(credentials, logger: logger, metrics: serverMetrics)
+                http?.security = .tls(credentials, logger: logger, metrics: TLSMetrics())
                 sources.append(credentials.source(logger: logger))
             } catch {
                 logger.critical("--tls-cert/--tls-key: \(error)")
@@ -215,7 +215,7 @@ struct DaemonServices {
         switch change {
         case .switched(let resolved):
             versions.root(path: root, resolved: resolved, at: now)
-            metrics.rootSwitched()
+            metrics.config.rootSwitched()
             logger.notice(
                 "root: new requests are served from another directory; running transfers keep their files",
                 metadata: ["root": "\(root)", "resolved": "\(resolved)"])

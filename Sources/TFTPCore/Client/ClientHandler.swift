@@ -84,7 +84,7 @@ final class ClientHandler<Sink: TransferSink>: ChannelInboundHandler {
             do {
                 try sink.write(payload)
             } catch {
-                return perform(endpoint.transfer.sinkFailed(error.description), context: context)
+                return perform(endpoint.transfer.sinkFailed(error), context: context)
             }
             if let ack { send(ack, context: context) }
             arm(deadline, context: context)
@@ -96,7 +96,7 @@ final class ClientHandler<Sink: TransferSink>: ChannelInboundHandler {
         case .finish(var outcome, let packet):
             if let packet { send(packet, context: context) }
             if case .completed = outcome {
-                do { try sink.finish() } catch { outcome = .localFailure(error.description) }
+                do { try sink.finish() } catch { outcome = .localFailure(error) }
             }
             finish(outcome, context: context)
         }

@@ -6,11 +6,9 @@ import NIOCore
 /// The one door to the disk: opens files beneath the served root and decides what may
 /// be served. Both TFTP and HTTP go through ``open(_:)``.
 ///
-/// - The root is a path, not a directory opened once (docs/operations.md, "Rolling out
-///   content"): what `--root` names is looked up again at most every ``recheckInterval``
-///   (one `stat`), and when it now leads to another directory — a symlink swapped to a new
-///   release, a directory on its path replaced, a bind mount put over it — that directory
-///   serves the next request. A transfer keeps the file it opened.
+/// - The root is a path, not a directory opened once (``RootPath``; docs/operations.md,
+///   "Rolling out content"): a swapped release link, a replaced directory on the path or a
+///   bind mount put over it serves the next request. A transfer keeps the file it opened.
 /// - Names come as a ``RequestPath`` (already sanitized) and are opened with openat2 and
 ///   RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS: the kernel refuses (EXDEV) any name or
 ///   symlink that leads out of the root. Symlinks inside the root are followed.
@@ -38,67 +36,17 @@ public final class ContentRoot: Sendable {
         }
     }
 
-    /// Why the root itself cannot be used; thrown by ``init(path:policy:recheckInterval:onChange:)``.
-    public struct RootError: Error, CustomStringConvertible {
-        public let path: String
-        public let errno: Int32
-        public var description: String { "cannot open root directory \(path): \(String(cString: strerror(errno)))" }
-    }
+    /// Why the root itself cannot be used (``RootPath/RootError``).
+    public typealias RootError = RootPath.RootError
+    /// What the root's path led to when it was last looked up (``RootPath/Change``).
+    public typealias Change = RootPath.Change
 
-    /// What the root's path led to when it was last looked up, told to ``onChange``.
-    public enum Change: Sendable, Equatable {
-        /// The path now leads to another directory (`resolved`: where, as `realpath` says),
-        /// which serves from now on.
-        case switched(resolved: String)
-        /// The path leads nowhere servable now (`errno`: why); the directory it led to
-        /// before keeps serving, so that a swap done in two steps costs no request.
-        case unreachable(errno: Int32)
-    }
-
-    /// The directory the root's path led to, open (O_PATH), with its identity.
-    final class Directory: Sendable {
-        let descriptor: Int32
-        let device: UInt64
-        let inode: UInt64
-
-        init(descriptor: Int32, device: UInt64, inode: UInt64) {
-            self.descriptor = descriptor
-            self.device = device
-            self.inode = inode
-        }
-
-        deinit {
-            close(descriptor)
-        }
-
-        /// Opens the directory `path` leads to now.
-        static func open(_ path: String) -> Result<Directory, RootError> {
-            let fd = Glibc.open(path, ctftp_o_path() | O_DIRECTORY | O_CLOEXEC)
-            guard fd >= 0 else { return .failure(RootError(path: path, errno: errno)) }
-            var info = stat()
-            guard fstat(fd, &info) == 0 else {
-                let error = errno
-                close(fd)
-                return .failure(RootError(path: path, errno: error))
-            }
-            return .success(Directory(descriptor: fd, device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
-        }
-    }
-
-    private struct Current {
-        var directory: Directory
-        /// When the path was last looked up (monotonic nanoseconds).
-        var checked: UInt64
-        /// The errno of the last failed lookup, reported once until the path serves again.
-        var unreachable: Int32?
-    }
-
-    public let path: String
     public let policy: Policy
-    /// How long a lookup of the root's path stands; 0: every request looks again.
-    public let recheckInterval: TimeAmount
-    private let current: NIOLockedValueBox<Current>
-    private let onChange: @Sendable (Change) -> Void
+    /// The root: what `--root` names, looked up again as it changes.
+    public let location: RootPath
+
+    /// The served path.
+    public var path: String { location.path }
 
     /// Opens the directory `path` leads to (the root may itself be a symlink). `onChange` is
     /// told when a later lookup finds another directory, or none (a log line).
@@ -106,72 +54,22 @@ public final class ContentRoot: Sendable {
         path: String, policy: Policy = .init(), recheckInterval: TimeAmount = .milliseconds(100),
         onChange: @escaping @Sendable (Change) -> Void = { _ in }
     ) throws {
-        let directory = try Directory.open(path).get()
-        self.path = path
+        location = try RootPath(path: path, recheckInterval: recheckInterval, onChange: onChange)
         self.policy = policy
-        self.recheckInterval = recheckInterval
-        self.onChange = onChange
-        current = NIOLockedValueBox(
-            Current(directory: directory, checked: NIODeadline.now().uptimeNanoseconds, unreachable: nil))
-    }
-
-    /// The directory that serves now: the one the path led to at the last lookup, or, when
-    /// that lookup is older than ``recheckInterval``, the one it leads to now.
-    func directory(now: UInt64 = NIODeadline.now().uptimeNanoseconds) -> Directory {
-        let (directory, due) = current.withLockedValue { current -> (Directory, Bool) in
-            guard now &- current.checked >= UInt64(max(0, recheckInterval.nanoseconds)) else {
-                return (current.directory, false)
-            }
-            // One thread looks; the others serve from the directory they have meanwhile.
-            current.checked = now
-            return (current.directory, true)
-        }
-        return due ? lookUp(from: directory) : directory
     }
 
     /// Looks the root's path up now (SIGHUP: an operator who swapped the root says so).
     public func recheck() {
-        _ = lookUp(from: current.withLockedValue { $0.directory })
-    }
-
-    /// The directory the path leads to now; `known` when that is still it (one `stat`).
-    private func lookUp(from known: Directory) -> Directory {
-        var info = stat()
-        if stat(path, &info) == 0, UInt64(info.st_dev) == known.device, UInt64(info.st_ino) == known.inode {
-            let recovered = current.withLockedValue { current -> Bool in
-                defer { current.unreachable = nil }
-                return current.unreachable != nil
-            }
-            if recovered { onChange(.switched(resolved: Self.resolved(path))) }
-            return known
-        }
-        switch Directory.open(path) {
-        case .success(let found):
-            let replaced = current.withLockedValue { current -> Bool in
-                current.unreachable = nil
-                guard current.directory.device != found.device || current.directory.inode != found.inode else {
-                    return false
-                }
-                current.directory = found
-                return true
-            }
-            if replaced { onChange(.switched(resolved: Self.resolved(path))) }
-            return current.withLockedValue { $0.directory }
-        case .failure(let error):
-            let first = current.withLockedValue { current -> Bool in
-                defer { current.unreachable = error.errno }
-                return current.unreachable != error.errno
-            }
-            if first { onChange(.unreachable(errno: error.errno)) }
-            return known
-        }
+        location.recheck()
     }
 
     /// Where `path` leads, for the log line (the path itself if `realpath` cannot say).
     public static func resolved(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return path }
-        defer { free(resolved) }
-        return String(cString: resolved)
+        RootPath.resolved(path)
+    }
+
+    private func directory() -> RootPath.Directory {
+        location.directory()
     }
 
     /// Opens a name beneath the root and checks that it may be served.
@@ -307,7 +205,7 @@ public final class ContentRoot: Sendable {
     }
 
     /// The fallback without openat2: each component with O_NOFOLLOW.
-    private func openByComponents(_ relative: [UInt8], beneath root: Directory) throws(ContentError)
+    private func openByComponents(_ relative: [UInt8], beneath root: RootPath.Directory) throws(ContentError)
         -> OwnedDescriptor
     {
         var components = relative.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)[...]

@@ -18,23 +18,24 @@ public struct NameResolver: Sendable, Equatable {
 
     public var caseInsensitive: Bool
     public var clientDirectory: ClientDirectory?
-    /// Where the neighbour table is read (a file in `/proc/net/arp`'s format).
-    public var neighbourTable: String
+    /// Where a client's hardware address is looked up (for `mac` directories).
+    public var neighbours: NeighbourTable
     /// Each directory's names by their case-folded form, as long as the directory is
     /// unchanged: a storm of clients asking the same wrong-case name reads the directory once.
     let folded = FoldedNames()
 
     public static func == (a: Self, b: Self) -> Bool {
         a.caseInsensitive == b.caseInsensitive && a.clientDirectory == b.clientDirectory
-            && a.neighbourTable == b.neighbourTable
+            && a.neighbours == b.neighbours
     }
 
     public init(
-        caseInsensitive: Bool = false, clientDirectory: ClientDirectory? = nil, neighbourTable: String = "/proc/net/arp"
+        caseInsensitive: Bool = false, clientDirectory: ClientDirectory? = nil,
+        neighbours: NeighbourTable = NeighbourTable()
     ) {
         self.caseInsensitive = caseInsensitive
         self.clientDirectory = clientDirectory
-        self.neighbourTable = neighbourTable
+        self.neighbours = neighbours
     }
 
     /// Whether every name is exactly the path it names (no client directory, no case
@@ -98,28 +99,9 @@ public struct NameResolver: Sendable, Equatable {
         switch clientDirectory {
         case nil: return nil
         case .ip: return client.address.isEmpty ? nil : Array(client.address.utf8)
-        case .mac: return Self.mac(of: client, table: neighbourTable).map { Array($0.utf8) }
+        case .mac:
+            guard !client.isIPv6, let mac = neighbours.mac(of: client.address) else { return nil }
+            return Array("\(mac)".replacing(":", with: "-").utf8)
         }
-    }
-
-    /// `52-54-00-12-34-56` for an IPv4 client the kernel has a complete neighbour entry for.
-    static func mac(of client: Requester, table: String) -> String? {
-        guard !client.isIPv6, !client.address.isEmpty, let file = fopen(table, "r") else { return nil }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 512)
-        while fgets(&line, Int32(line.count), file) != nil {
-            let fields = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
-            // IP address, HW type, Flags, HW address, Mask, Device; flags 0x2: complete.
-            guard fields.count >= 4, fields[0] == client.address, let flags = Int(fields[2].dropFirst(2), radix: 16),
-                flags & 0x2 != 0
-            else { continue }
-            let octets = fields[3].split(separator: ":")
-            guard octets.count == 6, octets.allSatisfy({ $0.count == 2 && UInt8($0, radix: 16) != nil }) else {
-                return nil
-            }
-            return octets.map { $0.lowercased() }.joined(separator: "-")
-        }
-        return nil
     }
 }

@@ -22,8 +22,8 @@ import NIOHTTP1
 /// Bodies (Content-Length or chunked) are read and dropped.
 public struct HTTPRequestParser: Sendable {
     /// Why the bytes are not a request; every one ends the connection after its answer.
-    public enum Failure: Error, Equatable, Sendable {
-        case malformed(String)
+    public enum Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        case malformed(Malformation)
         case uriTooLong
         case headerFieldsTooLarge
         case versionNotSupported
@@ -36,6 +36,38 @@ public struct HTTPRequestParser: Sendable {
             case .versionNotSupported: .httpVersionNotSupported
             }
         }
+
+        public var description: String {
+            switch self {
+            case .malformed(let part): "malformed \(part)"
+            case .uriTooLong: "request target too long"
+            case .headerFieldsTooLarge: "header fields too large"
+            case .versionNotSupported: "HTTP version not supported"
+            }
+        }
+    }
+
+    /// What part of a head does not read (all answered 400), for the access log.
+    public enum Malformation: String, Equatable, Sendable, CustomStringConvertible {
+        case requestLine = "request line"
+        case requestTarget = "request target"
+        case version
+        case fieldLine = "field line"
+        case fieldName = "field name"
+        case fieldValue = "field value"
+        case bareCR = "bare CR"
+        case bareLF = "bare LF"
+        case lineEnd = "line end"
+        case lineTooLong = "line too long"
+        case contentLength = "Content-Length"
+        case transferEncodingWithContentLength = "Transfer-Encoding with Content-Length"
+        case transferCoding = "transfer coding"
+        case chunkSizeLine = "chunk size line"
+        case chunkSize = "chunk size"
+        case chunkEnd = "chunk end"
+        case trailerSection = "trailer section"
+
+        public var description: String { rawValue }
     }
 
     public enum Next: Equatable, Sendable {
@@ -94,13 +126,13 @@ public struct HTTPRequestParser: Sendable {
                 return .needMore
             case .chunkSize:
                 guard let line = takeLine(&buffer, limit: 1024) else { return .needMore }
-                guard case .success(let bytes) = line else { return fail(.malformed("chunk size line")) }
+                guard case .success(let bytes) = line else { return fail(.malformed(.chunkSizeLine)) }
                 let digits = bytes.prefix { Self.hexValue($0) != nil }
                 let rest = bytes.dropFirst(digits.count)
                 guard !digits.isEmpty, digits.count <= 15,
                     rest.isEmpty || rest.first == UInt8(ascii: ";")
                         || rest.first == UInt8(ascii: " ") || rest.first == UInt8(ascii: "\t")
-                else { return fail(.malformed("chunk size")) }
+                else { return fail(.malformed(.chunkSize)) }
                 let size = digits.reduce(Int64(0)) { $0 * 16 + Int64(Self.hexValue($1)!) }
                 state = size == 0 ? .trailers(bytes: 0) : .chunkData(remaining: size)
             case .chunkData(let remaining):
@@ -113,12 +145,12 @@ public struct HTTPRequestParser: Sendable {
                 return .needMore
             case .chunkDataEnd:
                 guard buffer.readableBytes >= 2 else { return .needMore }
-                guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { return fail(.malformed("chunk end")) }
+                guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { return fail(.malformed(.chunkEnd)) }
                 state = .chunkSize
             case .trailers(let count):
                 guard let line = takeLine(&buffer, limit: maxHeadBytes) else { return .needMore }
                 guard case .success(let bytes) = line, count + bytes.count + 2 <= maxHeadBytes else {
-                    return fail(.malformed("trailer section"))
+                    return fail(.malformed(.trailerSection))
                 }
                 state = bytes.isEmpty ? .head : .trailers(bytes: count + bytes.count + 2)
             }
@@ -142,11 +174,11 @@ public struct HTTPRequestParser: Sendable {
     private func takeLine(_ buffer: inout ByteBuffer, limit: Int) -> Result<[UInt8], Failure>? {
         let view = buffer.readableBytesView
         guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
-            return view.count > limit ? .failure(.malformed("line too long")) : nil
+            return view.count > limit ? .failure(.malformed(.lineTooLong)) : nil
         }
         let length = newline - view.startIndex
         guard length >= 1, view[newline - 1] == UInt8(ascii: "\r"), length - 1 <= limit else {
-            return .failure(.malformed("line end"))
+            return .failure(.malformed(.lineEnd))
         }
         let line = Array(view[view.startIndex..<(newline - 1)])
         buffer.moveReaderIndex(forwardBy: length + 1)
@@ -182,7 +214,7 @@ public struct HTTPRequestParser: Sendable {
         }
         switch scan {
         case .bareLF:
-            return fail(.malformed("bare LF"))
+            return fail(.malformed(.bareLF))
         case .partial(let sawLineEnd):
             let count = buffer.readableBytes
             scanned = count
@@ -223,30 +255,30 @@ public struct HTTPRequestParser: Sendable {
             defer { lineStart = end + 2 }
             return lineStart..<end
         }
-        guard let requestLine = nextLine(), !bareCR else { return fail(.malformed("request line")) }
+        guard let requestLine = nextLine(), !bareCR else { return fail(.malformed(.requestLine)) }
         // method SP target SP version
         var spaces: [Int] = []
         for index in requestLine where head[index] == 0x20 {
             spaces.append(index)
-            if spaces.count > 2 { return fail(.malformed("request line")) }
+            if spaces.count > 2 { return fail(.malformed(.requestLine)) }
         }
         let method = requestLine.lowerBound..<(spaces.first ?? requestLine.upperBound)
         guard !method.isEmpty, method.allSatisfy({ Self.isTokenCharacter(head[$0]) }) else {
-            return fail(.malformed("request line"))
+            return fail(.malformed(.requestLine))
         }
         if spaces.count == 1, spaces[0] + 1 < requestLine.upperBound, head[spaces[0] + 1] == UInt8(ascii: "/") {
             return fail(.versionNotSupported)  // HTTP/0.9: no version
         }
-        guard spaces.count == 2 else { return fail(.malformed("request line")) }
+        guard spaces.count == 2 else { return fail(.malformed(.requestLine)) }
         let target = (spaces[0] + 1)..<spaces[1]
         guard !target.isEmpty, target.allSatisfy({ head[$0] > 0x20 && head[$0] != 0x7F }) else {
-            return fail(.malformed("request target"))
+            return fail(.malformed(.requestTarget))
         }
         let version = (spaces[1] + 1)..<requestLine.upperBound
         guard version.count == 8, zip(version.prefix(5), Self.httpSlash).allSatisfy({ head[$0] == $1 }),
             Self.isDigit(head[version.lowerBound + 5]), head[version.lowerBound + 6] == UInt8(ascii: "."),
             Self.isDigit(head[version.lowerBound + 7])
-        else { return fail(.malformed("version")) }
+        else { return fail(.malformed(.version)) }
         guard head[version.lowerBound + 5] == UInt8(ascii: "1") else { return fail(.versionNotSupported) }
         let minor = head[version.lowerBound + 7] == UInt8(ascii: "0") ? 0 : 1
         var headers = HTTPHeaders()
@@ -259,10 +291,10 @@ public struct HTTPRequestParser: Sendable {
             guard fields <= maxFields else { return fail(.headerFieldsTooLarge) }
             var colon = line.lowerBound
             while colon < line.upperBound, head[colon] != UInt8(ascii: ":") { colon += 1 }
-            guard colon < line.upperBound else { return fail(.malformed("field line")) }
+            guard colon < line.upperBound else { return fail(.malformed(.fieldLine)) }
             let name = line.lowerBound..<colon
             guard !name.isEmpty, name.allSatisfy({ Self.isTokenCharacter(head[$0]) }) else {
-                return fail(.malformed("field name"))
+                return fail(.malformed(.fieldName))
             }
             var start = colon + 1
             var end = line.upperBound
@@ -270,7 +302,7 @@ public struct HTTPRequestParser: Sendable {
             while end > start, head[end - 1] == 0x20 || head[end - 1] == 0x09 { end -= 1 }
             for index in start..<end {
                 let byte = head[index]
-                guard byte >= 0x20 && byte != 0x7F || byte == 0x09 else { return fail(.malformed("field value")) }
+                guard byte >= 0x20 && byte != 0x7F || byte == 0x09 else { return fail(.malformed(.fieldValue)) }
             }
             let nameText = String(decoding: UnsafeRawBufferPointer(rebasing: head[name]), as: UTF8.self)
             let valueText = String(decoding: UnsafeRawBufferPointer(rebasing: head[start..<end]), as: UTF8.self)
@@ -283,7 +315,7 @@ public struct HTTPRequestParser: Sendable {
             }
             headers.add(name: nameText, value: valueText)
         }
-        guard !bareCR else { return fail(.malformed("bare CR")) }
+        guard !bareCR else { return fail(.malformed(.bareCR)) }
         let head = HTTPRequestHead(
             version: HTTPVersion(major: 1, minor: minor),
             method: HTTPMethod(
@@ -291,20 +323,20 @@ public struct HTTPRequestParser: Sendable {
             uri: String(decoding: UnsafeRawBufferPointer(rebasing: head[target]), as: UTF8.self), headers: headers)
         // Framing (RFC 9112 §6).
         if !transferEncoding.isEmpty {
-            guard contentLengths.isEmpty else { return fail(.malformed("Transfer-Encoding with Content-Length")) }
+            guard contentLengths.isEmpty else { return fail(.malformed(.transferEncodingWithContentLength)) }
             if minor == 0 {
                 // Faulty framing: the planner answers it, nothing after it is read.
                 state = .stopped
                 return .request(head)
             }
             guard transferEncoding.last == "chunked", transferEncoding.filter({ $0 == "chunked" }).count == 1 else {
-                return fail(.malformed("transfer coding"))
+                return fail(.malformed(.transferCoding))
             }
             state = .chunkSize
         } else if let first = contentLengths.first {
             guard contentLengths.allSatisfy({ $0 == first }), !first.isEmpty, first.utf8.count <= 15,
                 first.utf8.allSatisfy(Self.isDigit), let length = Int64(first)
-            else { return fail(.malformed("Content-Length")) }
+            else { return fail(.malformed(.contentLength)) }
             if length > 0 { state = .body(remaining: length) }
         }
         return .request(head)

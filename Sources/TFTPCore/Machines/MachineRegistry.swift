@@ -30,14 +30,23 @@ public final class MachineRegistry: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    private let neighbourTable: String
+    /// Where an address's hardware address is looked up when the proxy never saw it.
+    private let neighbour: @Sendable (IPv4Address) -> MACAddress?
+    /// Milliseconds since 1970 (UTC), for an event.
+    public let clock: @Sendable () -> Int64
 
-    public init(neighbourTable: String = "/proc/net/arp") {
-        self.neighbourTable = neighbourTable
+    /// `neighbour` and `clock` are the kernel's neighbour table and the wall clock, unless a
+    /// test gives others.
+    public init(
+        neighbour: @escaping @Sendable (IPv4Address) -> MACAddress? = { NeighbourTable().mac(of: "\($0)") },
+        clock: @escaping @Sendable () -> Int64 = MachineRegistry.wallClock
+    ) {
+        self.neighbour = neighbour
+        self.clock = clock
     }
 
-    /// Milliseconds since 1970, for an event.
-    public static var now: Int64 {
+    /// Milliseconds since 1970 by the system's clock.
+    @Sendable public static func wallClock() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
@@ -51,7 +60,7 @@ public final class MachineRegistry: Sendable {
             let hardware = mac ?? address.flatMap { state.macByAddress[$0] }
             return hardware.flatMap { state.machines[$0]?.identity } ?? hardware.map { MachineIdentity(mac: $0) }
         }
-        if known == nil, let address, let hardware = neighbour(of: address) {
+        if known == nil, let address, let hardware = neighbour(address) {
             known = MachineIdentity(mac: hardware)
         }
         return MachineIdentity(mac: mac, address: address).merged(with: known ?? MachineIdentity())
@@ -80,7 +89,7 @@ public final class MachineRegistry: Sendable {
     /// machine there (found through the neighbour table if the proxy never saw it).
     public func record(_ event: MachineEvent, address: IPv4Address, mac: MACAddress? = nil) {
         let hardware =
-            mac ?? state.withLockedValue { $0.macByAddress[address] } ?? neighbour(of: address)
+            mac ?? state.withLockedValue { $0.macByAddress[address] } ?? neighbour(address)
         state.withLockedValue { state in
             guard let hardware else {
                 var events = state.unknown[address] ?? []
@@ -133,10 +142,5 @@ public final class MachineRegistry: Sendable {
                 state.macByAddress[address] = nil
             }
         }
-    }
-
-    private func neighbour(of address: IPv4Address) -> MACAddress? {
-        NameResolver.mac(of: Requester(address: "\(address)", hex: "", isIPv6: false), table: neighbourTable)
-            .flatMap(MACAddress.init)
     }
 }

@@ -24,6 +24,15 @@ public final class MachineService: Sendable {
         current.withLockedValue { $0 = book }
     }
 
+    /// Whether `path` is the script's path of the book in use.
+    public func isScriptPath(_ path: RequestPath) -> Bool {
+        Self.names(path, book.scriptPath)
+    }
+
+    private static func names(_ path: RequestPath, _ scriptPath: String) -> Bool {
+        path.relativePath.elementsEqual(scriptPath.utf8.drop { $0 == UInt8(ascii: "/") })
+    }
+
     /// The script for a request of `path` by `machine`, rendered from its profile's template;
     /// nil when `path` is not the script's name. A template file is read through the door,
     /// like any served file.
@@ -31,9 +40,7 @@ public final class MachineService: Sendable {
         -> Result<ByteBuffer, ContentError>?
     {
         let book = book
-        guard path.relativePath.elementsEqual(book.scriptPath.utf8.drop { $0 == UInt8(ascii: "/") }) else {
-            return nil
-        }
+        guard Self.names(path, book.scriptPath) else { return nil }
         let resolution = book.resolve(machine())
         return Result { () throws(ContentError) -> ByteBuffer in
             let template: String

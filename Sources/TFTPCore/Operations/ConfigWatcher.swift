@@ -68,7 +68,7 @@ public final class ConfigWatcher: Service, Sendable {
         self.logger = logger
         self.metrics = metrics
         self.digest = digest
-        for source in sources { metrics.registerConfigFile(source.name) }
+        for source in sources { metrics.config.register(source.name) }
     }
 
     /// Loads every source (at start); the first that cannot be used is thrown.
@@ -128,7 +128,7 @@ public final class ConfigWatcher: Service, Sendable {
             said["sha256"] = "\(hash.prefix(16))"
             if let reason {
                 said["because"] = "\(reason)"
-                metrics.configReloaded(source.name, succeeded: true)
+                metrics.config.reloaded(source.name, .ok)
                 logger.notice("config: reloaded", metadata: said)
             } else {
                 logger.info("config: loaded", metadata: said)
@@ -137,7 +137,7 @@ public final class ConfigWatcher: Service, Sendable {
         } catch {
             if let reason {
                 versions.failed(source.name, reason: error.reason, at: now)
-                metrics.configReloaded(source.name, succeeded: false)
+                metrics.config.reloaded(source.name, .failed)
                 logger.error(
                     "config: kept the version in use: the new one cannot be used",
                     metadata: ["file": "\(source.name)", "because": "\(reason)", "error": "\(error.reason)"])

@@ -60,13 +60,13 @@ public struct ClientTransfer: Sendable {
         /// The server sent an ERROR.
         case serverError(code: TFTPErrorCode, message: String)
         /// The server's OACK was unacceptable; ERROR 8 was sent.
-        case optionsRejected(String)
+        case optionsRejected(OptionProblem)
         /// The server broke the protocol (oversize DATA, a size other than its tsize, ...).
-        case protocolError(String)
+        case protocolError(Violation)
         case timedOut
         /// The received bytes could not be stored (disk full, closed pipe); the server
         /// was told with an ERROR.
-        case localFailure(String)
+        case localFailure(SinkError)
         /// The user stopped the transfer; the server was told with an ERROR.
         case cancelled
         /// A size probe ended as asked: the server's answer was read and ERROR 8 sent.
@@ -184,7 +184,7 @@ public struct ClientTransfer: Sendable {
             case .error(let code, let message):
                 return finish(.serverError(code: code, message: message), send: nil)
             default:
-                return protocolError("unexpected \(packet.opcode) in answer to the request")
+                return protocolError(.unexpectedAnswer(packet.opcode))
             }
 
         case .receiving(let next, let sinceAck, let gapAcked):
@@ -198,7 +198,7 @@ public struct ClientTransfer: Sendable {
                 // Our ACK 0 was lost and the server resent its OACK: acknowledge again.
                 return next == 1 ? send(.ack(block: 0), now: now) : .wait
             default:
-                return protocolError("unexpected \(packet.opcode) during the transfer")
+                return protocolError(.unexpectedDuringTransfer(packet.opcode))
             }
 
         case .dallying(let lastWire, _):
@@ -229,7 +229,7 @@ public struct ClientTransfer: Sendable {
             return send(.ack(block: BlockNumber.wire(next - 1)), now: now)
         }
         guard payload.readableBytes <= blockSize else {
-            return protocolError("DATA \(wire) carries \(payload.readableBytes) bytes, more than blksize \(blockSize)")
+            return protocolError(.oversizedBlock(block: wire, bytes: payload.readableBytes, blockSize: blockSize))
         }
         bytesReceived += Int64(payload.readableBytes)
         estimator.progress(rttSample: nil)
@@ -239,7 +239,7 @@ public struct ClientTransfer: Sendable {
             if let announcedSize, configuration.requestSize, configuration.mode == .octet,
                 announcedSize != bytesReceived
             {
-                return protocolError("received \(bytesReceived) bytes, the server announced \(announcedSize)")
+                return protocolError(.sizeMismatch(received: bytesReceived, announced: announcedSize))
             }
             let ack = Packet.ack(block: wire)
             lastSent = ack
@@ -290,7 +290,7 @@ public struct ClientTransfer: Sendable {
 
     /// The driver could not store delivered bytes: end the transfer and tell the server,
     /// so it does not retransmit into the void (RFC 1350 §7: an error ends the transfer).
-    public mutating func sinkFailed(_ reason: String) -> Action {
+    public mutating func sinkFailed(_ reason: SinkError) -> Action {
         if case .finished = state { return .wait }
         return finish(.localFailure(reason), send: .error(code: .notDefined, message: "Client cannot store the file"))
     }
@@ -310,33 +310,35 @@ public struct ClientTransfer: Sendable {
     }
 
     /// Checks an OACK against what was asked; returns the problem, or nil and applies it.
-    private mutating func accept(_ options: [TransferOption]) -> String? {
+    private mutating func accept(_ options: [TransferOption]) -> OptionProblem? {
         var blockSize = NegotiatedOptions.defaultBlockSize
         var windowSize = 1
         for option in options {
             let number = NegotiatedOptions.parseDecimal(option.value)
             switch option.key {
             case "blksize":
-                guard let asked = configuration.blockSize else { return "blksize was not requested" }
+                guard let asked = configuration.blockSize else { return .notRequested(option.name) }
                 guard let number, number >= NegotiatedOptions.minBlockSize, number <= asked else {
-                    return "blksize \(option.value) (asked \(asked))"
+                    return .outOfRange(option: option.name, value: option.value, asked: asked)
                 }
                 blockSize = number
             case "windowsize":
-                guard let asked = configuration.windowSize else { return "windowsize was not requested" }
+                guard let asked = configuration.windowSize else { return .notRequested(option.name) }
                 guard let number, number >= 1, number <= asked else {
-                    return "windowsize \(option.value) (asked \(asked))"
+                    return .outOfRange(option: option.name, value: option.value, asked: asked)
                 }
                 windowSize = number
             case "timeout":
-                guard let asked = configuration.timeoutSeconds else { return "timeout was not requested" }
-                guard number == asked else { return "timeout \(option.value) (asked \(asked))" }
+                guard let asked = configuration.timeoutSeconds else { return .notRequested(option.name) }
+                guard number == asked else {
+                    return .outOfRange(option: option.name, value: option.value, asked: asked)
+                }
             case "tsize":
-                guard configuration.requestSize else { return "tsize was not requested" }
-                guard let size = NegotiatedOptions.parseSize(option.value) else { return "tsize \(option.value)" }
+                guard configuration.requestSize else { return .notRequested(option.name) }
+                guard let size = NegotiatedOptions.parseSize(option.value) else { return .unreadableSize(option.value) }
                 announcedSize = size
             default:
-                return "\(option.name) was not requested"
+                return .notRequested(option.name)
             }
         }
         self.blockSize = blockSize
@@ -351,7 +353,7 @@ public struct ClientTransfer: Sendable {
         return .send(packet, deadline: deadline)
     }
 
-    private mutating func protocolError(_ reason: String) -> Action {
+    private mutating func protocolError(_ reason: Violation) -> Action {
         finish(.protocolError(reason), send: .error(code: .illegalOperation, message: "Illegal TFTP operation"))
     }
 

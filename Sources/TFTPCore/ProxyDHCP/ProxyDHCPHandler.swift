@@ -67,7 +67,7 @@ final class ProxyDHCPHandler: ChannelInboundHandler {
             let bytes = context.channel.allocator.buffer(bytes: reply.message.encode())
             context.writeAndFlush(
                 wrapOutboundOut(AddressedEnvelope(remoteAddress: destination, data: bytes)), promise: nil)
-            metrics.proxyReplied(reply.client)
+            metrics.proxy.replied(reply.client)
             let kind = reply.message.messageType == .offer ? "offer" : "ack"
             var metadata: Logger.Metadata = [
                 "interface": "\(interface)", "port": "\(port.rawValue)",
@@ -80,16 +80,13 @@ final class ProxyDHCPHandler: ChannelInboundHandler {
             logger.info("proxy \(kind)", metadata: metadata)
             if let machines, let machine {
                 machines.registry.learned(
-                    machine, profile: profile,
-                    event: MachineEvent(
-                        at: MachineRegistry.now, kind: .dhcp, subject: "\(kind) (port \(port.rawValue))",
-                        result: "\(reply.client.firmware.rawValue): \(reply.told)", succeeded: true))
+                    machine, profile: profile, event: MachineEvent(reply, port: port, at: machines.registry.clock()))
             }
         }
     }
 
     private func ignore(_ reason: ProxyIgnoreReason, from sender: SocketAddress, detail: String?) {
-        metrics.proxyIgnored(reason)
+        metrics.proxy.ignored(reason)
         var metadata: Logger.Metadata = [
             "interface": "\(interface)", "port": "\(port.rawValue)", "from": "\(sender.ipAddress ?? "?")",
             "reason": "\(reason.rawValue)",

@@ -72,10 +72,11 @@ public struct TFTPServer: Service {
                 listeners: used,
                 settings: EngineSettings(
                     transfer: configuration.transfer, filenameMap: configuration.filenameMap,
-                    nameResolver: configuration.nameResolver,
-                    portRange: configuration.portRange, singlePort: configuration.singlePort, root: root,
+                    content: BootContent(
+                        root: root, names: configuration.nameResolver, machines: configuration.machines),
+                    portRange: configuration.portRange, singlePort: configuration.singlePort,
                     logger: logger, metrics: metrics, readAheadBytes: configuration.readAheadBytes,
-                    socketPoolCapacity: poolCapacity, board: configuration.board, machines: configuration.machines,
+                    socketPoolCapacity: poolCapacity, board: configuration.board,
                     deferEveryRead: getenv("TFTPD_TEST_COLD_READS") != nil),
                 maxTransfers: configuration.maxTransfers, maxPerClient: configuration.maxPerClient)
         } catch {

@@ -15,7 +15,7 @@ struct TransferReport {
     var socketError: UDPSocket.Failure?
 
     func record(in metrics: ServerMetrics) {
-        metrics.record(
+        metrics.tftp.record(
             outcome, bytes: statistics.bytesAcknowledged, retransmits: statistics.retransmits,
             nanoseconds: duration.nanoseconds)
     }

@@ -89,7 +89,7 @@ import Testing
 
                 """.utf8))
         let root = try ContentRoot(path: tree.root)
-        let resolver = NameResolver(clientDirectory: .mac, neighbourTable: table)
+        let resolver = NameResolver(clientDirectory: .mac, neighbours: NeighbourTable(path: table))
         #expect(try open("menu", resolver, root) == "own")
         // An incomplete entry, an unknown address, an IPv6 client: the common root.
         for client in [

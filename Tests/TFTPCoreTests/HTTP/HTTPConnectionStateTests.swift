@@ -3,7 +3,8 @@ import Testing
 
 @testable import TFTPCore
 
-/// The life of one HTTP connection, rule by rule, with a virtual clock.
+/// The life of one HTTP connection, rule by rule, with a virtual clock: every event and the
+/// one action it asks of the handler.
 @Suite struct HTTPConnectionStateTests {
     private static let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
@@ -13,8 +14,7 @@ import Testing
 
     @Test func keepAliveAnswersKeepTheConnection() {
         var state = state()
-        let answer = state.answer(clientKeepsAlive: true)
-        #expect(answer == (keepAlive: true, last: false))
+        #expect(state.answering(clientKeepsAlive: true) == .answer(keepAlive: true, watched: false))
         #expect(state.isOpen)
         #expect(state.watched == 0)
     }
@@ -23,20 +23,17 @@ import Testing
     /// watched; nothing more is read; the connection closes when it is written.
     @Test func aClosingAnswerIsTheLast() {
         var state = state()
-        let answer = state.answer(clientKeepsAlive: false)
-        #expect(answer == (keepAlive: false, last: true))
+        #expect(state.answering(clientKeepsAlive: false) == .answer(keepAlive: false, watched: true))
         #expect(!state.isOpen)
-        let closes = state.written(now: Self.start, failed: false)
-        #expect(closes)
+        #expect(state.written(now: Self.start, failed: false) == .closeAfterWrites)
         #expect(state.phase == .closed)
     }
 
     /// Shutdown with nothing in flight: close once what is written is out.
     @Test func anIdleConnectionClosesOnShutdown() {
         var state = state()
-        _ = state.answer(clientKeepsAlive: true)
-        let closes = state.quiesce()
-        #expect(closes)
+        _ = state.answering(clientKeepsAlive: true)
+        #expect(state.quiesce() == .closeAfterWrites)
         #expect(state.phase == .closed)
     }
 
@@ -45,52 +42,43 @@ import Testing
     /// answer does.
     @Test func aBusyConnectionAnswersWithCloseDuringShutdown() {
         var state = state()
-        let first = state.answer(clientKeepsAlive: true)
-        #expect(first == (keepAlive: true, last: false))
-        state.watch()
-        let closesAtOnce = state.quiesce()
-        #expect(!closesAtOnce)
+        #expect(state.answering(clientKeepsAlive: true) == .answer(keepAlive: true, watched: false))
+        #expect(state.bodyWatched() == .none)
+        #expect(state.quiesce() == .none)
+        #expect(state.phase == .quiescing)
         #expect(state.isOpen)
-        let second = state.answer(clientKeepsAlive: true)
-        #expect(second == (keepAlive: false, last: true))
+        #expect(state.answering(clientKeepsAlive: true) == .answer(keepAlive: false, watched: true))
         #expect(!state.isOpen)
-        let afterBody = state.written(now: Self.start, failed: false)
-        #expect(!afterBody)
-        let afterLast = state.written(now: Self.start, failed: false)
-        #expect(afterLast)
+        #expect(state.written(now: Self.start, failed: false) == .none)
+        #expect(state.written(now: Self.start, failed: false) == .closeAfterWrites)
         #expect(state.phase == .closed)
     }
 
     /// Shutdown while a body goes out and nothing else comes: the body's end closes.
     @Test func aBodyInFlightClosesTheConnectionAfterShutdown() {
         var state = state()
-        _ = state.answer(clientKeepsAlive: true)
-        state.watch()
-        let closesAtOnce = state.quiesce()
-        #expect(!closesAtOnce)
-        let afterBody = state.written(now: Self.start, failed: false)
-        #expect(afterBody)
+        _ = state.answering(clientKeepsAlive: true)
+        _ = state.bodyWatched()
+        #expect(state.quiesce() == .none)
+        #expect(state.written(now: Self.start, failed: false) == .closeAfterWrites)
     }
 
     @Test func aFailedWriteCloses() {
         var state = state()
-        _ = state.answer(clientKeepsAlive: true)
-        state.watch()
-        let closes = state.written(now: Self.start, failed: true)
-        #expect(closes)
+        _ = state.answering(clientKeepsAlive: true)
+        _ = state.bodyWatched()
+        #expect(state.written(now: Self.start, failed: true) == .closeAfterWrites)
         #expect(state.phase == .closed)
     }
 
     /// A refused head (400, 408, 414, 431, 505) is the last answer.
     @Test func aRefusalIsTheLast() {
         var state = state()
-        let began = state.headInProgress(true, now: Self.start)
-        #expect(began)
-        state.refuse()
+        #expect(state.parsed(headInProgress: true, now: Self.start) == .schedule(Self.start + .seconds(10)))
+        #expect(state.refused() == .answer(keepAlive: false, watched: true))
         #expect(!state.isOpen)
         #expect(state.headStarted == nil)
-        let closes = state.written(now: Self.start, failed: false)
-        #expect(closes)
+        #expect(state.written(now: Self.start, failed: false) == .closeAfterWrites)
     }
 
     /// The header timer runs from a head's first byte; a head that began earlier keeps its
@@ -98,72 +86,69 @@ import Testing
     @Test func aHeadMustArriveInTime() {
         var state = state()
         let later = Self.start + .seconds(30)
-        let began = state.headInProgress(true, now: later)
-        #expect(began)
-        let beganAgain = state.headInProgress(true, now: later + .seconds(5))
-        #expect(!beganAgain)
+        #expect(state.parsed(headInProgress: true, now: later) == .schedule(later + .seconds(10)))
+        #expect(state.parsed(headInProgress: true, now: later + .seconds(5)) == .none)
         #expect(state.deadline(now: later) == later + .seconds(10))
-        let early = state.check(now: later + .seconds(9))
-        #expect(early == .again(later + .seconds(10)))
-        let due = state.check(now: later + .seconds(10))
-        #expect(due == .headTimedOut)
+        #expect(state.timerFired(now: later + .seconds(9)) == .schedule(later + .seconds(10)))
+        #expect(state.timerFired(now: later + .seconds(10)) == .refuseSlowHead)
     }
 
     /// Idle for the idle timeout: closed; a body going out is not idleness.
     @Test func anIdleConnectionTimesOutUnlessABodyGoesOut() {
         var state = state()
-        let early = state.check(now: Self.start + .seconds(59))
-        #expect(early == .again(Self.start + .seconds(60)))
+        #expect(state.timerFired(now: Self.start + .seconds(59)) == .schedule(Self.start + .seconds(60)))
         var busy = state
-        _ = busy.answer(clientKeepsAlive: true)
-        busy.watch()
-        let sending = busy.check(now: Self.start + .seconds(61))
-        #expect(sending == .again(Self.start + .seconds(121)))
-        let idle = state.check(now: Self.start + .seconds(60))
-        #expect(idle == .close)
+        _ = busy.answering(clientKeepsAlive: true)
+        _ = busy.bodyWatched()
+        #expect(busy.timerFired(now: Self.start + .seconds(61)) == .schedule(Self.start + .seconds(121)))
+        #expect(state.timerFired(now: Self.start + .seconds(60)) == .close)
         #expect(state.phase == .closed)
-        let after = state.check(now: Self.start + .seconds(70))
-        #expect(after == .nothing)
+        #expect(state.timerFired(now: Self.start + .seconds(70)) == .none)
     }
 
     @Test func bytesMoveTheIdleDeadline() {
         var state = state()
-        state.read(now: Self.start + .seconds(50))
+        _ = state.read(now: Self.start + .seconds(50))
         #expect(state.deadline(now: Self.start + .seconds(50)) == Self.start + .seconds(110))
-        let began = state.headInProgress(false, now: Self.start + .seconds(50))
-        #expect(!began)
+        #expect(state.parsed(headInProgress: false, now: Self.start + .seconds(50)) == .none)
+    }
+
+    /// A client that pipelines without reading parks the connection; the socket taking
+    /// answers again resumes it.
+    @Test func aFullSocketStopsReadingUntilItDrains() {
+        var state = state()
+        #expect(state.socketFull() == .stopReading)
+        #expect(state.phase == .parked)
+        #expect(state.socketFull() == .none)
+        #expect(state.socketWritable() == .resumeReading)
+        #expect(state.phase == .serving)
+        #expect(state.socketWritable() == .none)
     }
 
     /// Requests that wait for the socket keep a shutting-down connection open until they are
     /// answered; then the last answer closes it.
     @Test func waitingRequestsAreAnsweredBeforeTheEnd() {
         var state = state()
-        _ = state.answer(clientKeepsAlive: true)
-        state.watch()
-        state.park()
-        let closesAtOnce = state.quiesce()
-        #expect(!closesAtOnce)
-        let afterBody = state.written(now: Self.start, failed: false)
-        #expect(!afterBody)
-        state.unpark()
-        let last = state.answer(clientKeepsAlive: true)
-        #expect(last == (keepAlive: false, last: true))
-        let settled = state.settle()
-        #expect(!settled)
-        let afterLast = state.written(now: Self.start, failed: false)
-        #expect(afterLast)
+        _ = state.answering(clientKeepsAlive: true)
+        _ = state.bodyWatched()
+        _ = state.socketFull()
+        #expect(state.quiesce() == .none)
+        #expect(state.phase == .quiescingParked)
+        #expect(state.written(now: Self.start, failed: false) == .none)
+        #expect(state.socketWritable() == .resumeReading)
+        #expect(state.answering(clientKeepsAlive: true) == .answer(keepAlive: false, watched: true))
+        #expect(state.settle() == .none)
+        #expect(state.written(now: Self.start, failed: false) == .closeAfterWrites)
     }
 
     /// Nothing waited after all (only part of a head): the connection closes when the socket
     /// drains.
     @Test func aDrainedSocketWithNothingToAnswerSettlesClosed() {
         var state = state()
-        state.park()
-        let closesAtOnce = state.quiesce()
-        #expect(!closesAtOnce)
-        state.unpark()
-        let settled = state.settle()
-        #expect(settled)
+        _ = state.socketFull()
+        #expect(state.quiesce() == .none)
+        #expect(state.socketWritable() == .resumeReading)
+        #expect(state.settle() == .closeAfterWrites)
         #expect(state.phase == .closed)
     }
 }

@@ -178,11 +178,12 @@ import Testing
     @Test func sinkFailureEndsWithAnError() {
         var client = started(.init())
         _ = client.received(.data(block: 1, payload: ByteBuffer(repeating: 1, count: 512)), now: t0)
-        guard case .finish(.localFailure("disk full"), .error(.notDefined, _)?) = client.sinkFailed("disk full") else {
+        let full = SinkError("disk full")
+        guard case .finish(.localFailure(full), .error(.notDefined, _)?) = client.sinkFailed(full) else {
             Issue.record("no local failure")
             return
         }
-        #expect(client.sinkFailed("again") == .wait)
+        #expect(client.sinkFailed(SinkError("again")) == .wait)
     }
 
     /// The duration ends with the last block, not with the dally after it.

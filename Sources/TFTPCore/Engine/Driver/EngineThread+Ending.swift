@@ -27,7 +27,7 @@ extension EngineThread {
         transfer.sending = new
         guard wants != transfer.watchesWritable else { return }
         transfer.watchesWritable = wants
-        if wants { settings.metrics.sendBufferFull() }
+        if wants { settings.metrics.tftp.sendBufferFull() }
         if transfer.ownsSocket {
             _ = ctftp_epoll_modify(
                 epoll, transfer.descriptor, EPOLLIN.rawValue | (wants ? EPOLLOUT.rawValue : 0),
@@ -145,12 +145,7 @@ extension EngineThread {
         settings.board?.record(report)
         report.log(to: settings.logger)
         if let machines = settings.machines, let address = ending.client.ipv4Address {
-            machines.registry.record(
-                MachineEvent(
-                    at: MachineRegistry.now, kind: .tftp, subject: ending.request.printableFilename,
-                    result: ending.outcome.label.rawValue, succeeded: ending.outcome.succeeded,
-                    normal: ending.outcome == .sizeProbe),
-                address: address)
+            machines.registry.record(MachineEvent(report, at: machines.registry.clock()), address: address)
         }
         setSending(transfer, .idle)
         transfer.dropFrames()

@@ -15,7 +15,7 @@ extension EngineThread {
             guard let drops = UDPSocket.drops(listeners[index].descriptor) else { continue }
             let new = drops &- listenerDrops[index]
             listenerDrops[index] = drops
-            if new > 0 { settings.metrics.listenerDropped(Int(new)) }
+            if new > 0 { settings.metrics.tftp.listenerDropped(Int(new)) }
         }
     }
 
@@ -47,7 +47,7 @@ extension EngineThread {
     /// The listener answers with the refusal's ERROR. Best effort: if the listener's send
     /// buffer is full the client's retransmitted request is answered instead.
     func refuse(_ refusal: RequestRefusal, client: PeerAddress, listener: Int) {
-        settings.metrics.requestRejected(refusal.reason)
+        settings.metrics.tftp.requestRejected(refusal.reason)
         settings.board?.refused(refusal, client: client)
         let level: Logger.Level
         switch refusal {
@@ -66,21 +66,21 @@ extension EngineThread {
         let client = opening.client
         let request = opening.request
         let map = settings.filenameMap
-        let resolver = settings.nameResolver
-        let root = settings.root
+        let source = settings.content
         let requester = settings.namesDependOnClient ? client.requester : .unknown
-        let machines = settings.machines
         let content = Result { () throws(ContentError) -> ContentReader in
             let path = try RequestPath(try map.apply(request.filename, client: requester))
-            if let machines,
-                let script = machines.script(
-                    for: path, machine: machines.registry.identity(address: client.ipv4Address), root: root)
-            {
-                // The machine's own script (docs/machines.md), rendered for it.
-                let bytes = try script.get()
-                return .memory(request.mode == .netascii ? NetASCII.encode(bytes) : bytes)
+            let registry = source.machines?.registry
+            let served = try source.open(path, client: requester) {
+                registry?.identity(address: client.ipv4Address) ?? MachineIdentity()
             }
-            return try ContentReader.make(try resolver.open(path, client: requester, in: root), mode: request.mode)
+            switch served {
+            case .script(let bytes):
+                // The machine's own script (docs/machines.md), rendered for it.
+                return .memory(request.mode == .netascii ? NetASCII.encode(bytes) : bytes)
+            case .file(let file):
+                return try ContentReader.make(file, mode: request.mode)
+            }
         }
         let configuration = settings.transfer
         let socket: Result<TransferSocket, UDPSocket.Failure>
@@ -98,7 +98,7 @@ extension EngineThread {
         let reader = try? content.get()
         react(now: now) {
             $0.begin(
-                opening, socket: socket, content: content.map(\.size), configuration: configuration, now: now,
+                opening, socket: socket, content: content.map { $0.size }, configuration: configuration, now: now,
                 into: &$1)
         } prepare: { started in
             guard let started, case .success(let socket) = socket else { return }

@@ -117,7 +117,7 @@ extension EngineThread {
         }
         guard !deferred else {
             transfer.sending = .reading(extended, then: window)
-            settings.metrics.coldRead()
+            settings.metrics.tftp.coldRead()
             if settings.logger.logLevel <= .debug {
                 settings.logger.debug(
                     "read waits for the device",

@@ -15,7 +15,8 @@ import NIOCore
 /// send (a window as GSO messages in one `sendmmsg`), open an admitted request, read ahead,
 /// write a transfer's line. Then fire the due deadlines. The thread decides nothing.
 ///
-/// This file holds its state, its loop and the dispatch of effects;
+/// This file holds its state, its loop and how an event reaches the core (`react`);
+/// `EngineThread+Effects.swift` what each effect is performed as,
 /// `EngineThread+Listeners.swift` the listening sockets, refusals and opening a transfer,
 /// `EngineThread+Transfers.swift` the transfers' datagrams, windows and reads,
 /// `EngineThread+Ending.swift` backpressure and the end of a transfer.
@@ -277,56 +278,5 @@ final class EngineThread: @unchecked Sendable {
         // Every opening the core handed over was begun or refused (quinn-proto guards its
         // `Incoming` the same way): a place taken and never given back would be lost.
         assert(level > 0 || core.openingsInFlight == 0, "an admitted opening was neither begun nor refused")
-    }
-
-    /// Performs one effect; nothing is decided here.
-    func perform(_ effect: Effect, now: NIODeadline) {
-        switch effect {
-        case .sendWindow(let slot, let window):
-            guard let transfer = io[slot] else { return }
-            do {
-                try send(window, for: transfer, now: now)
-            } catch {
-                react(now: now) { $0.contentFailed(slot: slot, error, now: now, into: &$1) }
-            }
-        case .send(let slot, let packet):
-            guard let transfer = io[slot] else { return }
-            setSending(transfer, .idle)
-            if sendControl(packet, to: transfer.client, on: transfer.descriptor) == EAGAIN {
-                transfer.pendingPacket = Array(scratch.readableBytesView)
-                setSending(transfer, .blocked(.packet))
-            }
-        case .reply(let slot, let packet, let stranger):
-            guard let transfer = io[slot] else { return }
-            _ = sendControl(packet, to: stranger, on: transfer.descriptor)
-        case .open(let opening):
-            open(opening, now: now)
-        case .drain(let slot):
-            drain(slot, now: now)
-            react(now: now) { $0.drained(now: now, into: &$1) }
-        case .refuse(let refusal, let client, let listener):
-            refuse(refusal, client: client, listener: listener)
-        case .suspended(let slot):
-            guard let transfer = io[slot] else { return }
-            suspended(transfer)
-        case .ended(let ending):
-            finish(ending, now: now)
-        case .close(let descriptor):
-            close(descriptor)
-        case .note(let note, let client):
-            guard settings.logger.logLevel <= .debug else { return }
-            settings.logger.debug("\(Self.text(note))", metadata: ["client": "\(client.display)"])
-        }
-    }
-
-    static func text(_ note: Effect.Note) -> String {
-        switch note {
-        case .notARequest: "ignored datagram"
-        case .repeatedRequest: "repeated request"
-        case .runningElsewhere: "repeated request of a transfer on another thread"
-        case .acknowledgedTransferRuns:
-            "request ignored: single-port mode, and this client address and port has an acknowledged transfer"
-        case .noPlaceToResume: "late datagram of a suspended transfer dropped: no place to resume it"
-        }
     }
 }

@@ -25,7 +25,7 @@ final class TransferRegistry: Sendable {
     func admit(_ client: PeerAddress, as kind: AdmissionKind) -> TransferTable<PeerAddress, PeerAddress>.Admission {
         let admission = table.withLockedValue { $0.admit(client, host: client.host, beside: kind != .new) }
         if case .admitted = admission {
-            if kind == .resuming { metrics.transferResumed() } else { metrics.transferStarted() }
+            if kind == .resuming { metrics.tftp.transferResumed() } else { metrics.tftp.transferStarted() }
         }
         return admission
     }
@@ -34,7 +34,7 @@ final class TransferRegistry: Sendable {
     /// the threads.
     func release(_ client: PeerAddress) {
         let idle = table.withLockedValue { $0.release(client, host: client.host) }
-        metrics.transferEnded()
+        metrics.tftp.transferEnded()
         if idle { stopAll() }
     }
 

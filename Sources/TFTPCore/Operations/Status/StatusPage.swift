@@ -161,8 +161,13 @@ public enum StatusPage {
             html += "<table class=\"timeline\"><tr><th>at</th><th>+s</th><th>step</th><th>what</th><th>result</th></tr>"
             let start = machine.events.first?.at ?? 0
             for event in machine.events.suffix(perClient) {
-                let style = event.normal ? "probe" : event.succeeded ? "ok" : "bad"
-                let result = event.result + (event.normal ? " (normal: the firmware's size probe)" : "")
+                let style: String
+                let result: String
+                switch event.verdict {
+                case .succeeded: (style, result) = ("ok", event.result)
+                case .expected: (style, result) = ("probe", event.result + " (normal: the firmware's size probe)")
+                case .failed: (style, result) = ("bad", event.result)
+                }
                 let offset = Double(event.at - start) / 1000
                 html += "<tr><td>\(clock(event.at))</td><td class=\"n\">\(String(format1(offset)))</td>"
                 html += "<td>\(event.kind.rawValue.uppercased())</td><td>\(escape(event.subject))</td>"

@@ -156,8 +156,9 @@ public struct StatusSnapshot: Sendable, Equatable {
                         $0.field("kind", event.kind.rawValue)
                         $0.field("subject", event.subject)
                         $0.field("result", event.result)
-                        $0.field("succeeded", event.succeeded)
-                        $0.field("normal", event.normal)
+                        $0.field("succeeded", event.verdict != .failed)
+                        $0.field("normal", event.verdict == .expected)
+                        $0.field("verdict", event.verdict.rawValue)
                     }
                 }
             }

@@ -38,17 +38,17 @@ import Testing
                 profile: "alpha",
                 events: [
                     MachineEvent(
-                        at: 2, kind: .dhcp, subject: "offer (port 67)", result: "pxe: ipxe.efi", succeeded: true),
+                        at: 2, kind: .dhcp, subject: "offer (port 67)", result: "pxe: ipxe.efi", verdict: .succeeded),
                     MachineEvent(
-                        at: 3, kind: .tftp, subject: "ipxe.efi", result: "size-probe", succeeded: true, normal: true),
+                        at: 3, kind: .tftp, subject: "ipxe.efi", result: "size-probe", verdict: .expected),
                 ])
         ]
         #expect(
             snapshot.json.hasSuffix(
                 #""machines":[{"mac":"52:54:00:00:00:01","ip":null,"arch":"efi-x64","uuid":null,"hostname":null,"#
                     + #""profile":"alpha","events":[{"at":2,"kind":"dhcp","subject":"offer (port 67)","result":"pxe: ipxe.efi","#
-                    + #""succeeded":true,"normal":false},{"at":3,"kind":"tftp","subject":"ipxe.efi","result":"size-probe","#
-                    + #""succeeded":true,"normal":true}]}],"root":null,"configuration":[]}"#))
+                    + #""succeeded":true,"normal":false,"verdict":"succeeded"},{"at":3,"kind":"tftp","subject":"ipxe.efi","result":"size-probe","#
+                    + #""succeeded":true,"normal":true,"verdict":"expected"}]}],"root":null,"configuration":[]}"#))
         let page = StatusPage.fragment(snapshot)
         #expect(page.contains("52:54:00:00:00:01 · efi-x64 · profile alpha"))
         #expect(page.contains("size-probe (normal: the firmware&#39;s size probe)"))

@@ -1,0 +1,151 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// How a connection answers a request: the planner's checks, the selector's choice, the
+/// planner's response, written as one buffer (head and a body in memory) or a head and a body
+/// from the file (``HTTPBodyWriter``); and the answer to a refused or slow head.
+extension HTTPConnectionHandler {
+    func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let record = HTTPRequestRecord(
+            head, remote: context.channel.remoteAddress, started: .now(), machines: reports.machines != nil)
+        // A map that reads the client's address names different paths for different
+        // clients: nothing to remember then.
+        let remembers = !configuration.filenameMap.dependsOnClient
+        let generation = configuration.filenameMap.generation
+        let knownPath = remembers ? cache.path(forTarget: head.uri, generation: generation) : nil
+        let planner = HTTPResponsePlanner(
+            head: head, now: HTTPClock.now, maxTargetLength: configuration.maxTargetLength,
+            filenameMap: configuration.filenameMap, client: requester, knownPath: knownPath)
+        switch planner.preflight() {
+        case .respond(let plan):
+            write(plan, record: record, head: head, memory: nil, file: nil, context: context)
+        case .serve(let path):
+            if remembers, knownPath == nil { cache.remember(path, forTarget: head.uri, generation: generation) }
+            let choice = selector.choose(path, client: requester, allocator: context.channel.allocator) {
+                self.machine(record)
+            }
+            switch choice {
+            case .small(let facts, let bytes):
+                write(
+                    planner.plan(file: facts, path: path), record: record, head: head, memory: bytes, file: nil,
+                    context: context)
+            case .script(let bytes):
+                write(
+                    planner.generated(length: bytes.readableBytes), record: record, head: head, memory: bytes,
+                    file: nil, context: context)
+            case .file(let file, let facts):
+                write(
+                    planner.plan(file: facts, path: path), record: record, head: head, memory: nil, file: file,
+                    context: context)
+            case .directory:
+                write(
+                    directory(path, planner: planner), record: record, head: head, memory: nil, file: nil,
+                    context: context)
+            case .refused(let error):
+                if case .scriptFailed = error {
+                    reports.logger.error(
+                        "machines: script not served",
+                        metadata: ["client": "\(context.channel.remoteAddress?.display ?? "?")", "error": "\(error)"])
+                }
+                write(planner.refusal(error), record: record, head: head, memory: nil, file: nil, context: context)
+            }
+        }
+    }
+
+    /// The machine asking, for its script: the hardware address iPXE put in the query
+    /// (`?mac=${net0/mac}`, or the one the proxy wrote there), and what is known of the
+    /// address the connection comes from.
+    private func machine(_ record: HTTPRequestRecord) -> MachineIdentity {
+        reports.machines?.registry.identity(address: reports.address, mac: record.mac) ?? MachineIdentity()
+    }
+
+    private func directory(_ path: RequestPath, planner: HTTPResponsePlanner) -> HTTPResponsePlan {
+        switch planner.directory(path, listing: configuration.listing) {
+        case .respond(let answer):
+            return answer
+        case .list:
+            do {
+                return planner.listing(
+                    DirectoryListing.html(title: path.relativePath, entries: try selector.content.root.list(path)))
+            } catch {
+                return planner.refusal(error)
+            }
+        }
+    }
+
+    /// The head, with a body in memory in the same buffer, or a file body after it; the
+    /// record once written (a last answer, or a file body, is watched).
+    private func write(
+        _ plan: HTTPResponsePlan, record: HTTPRequestRecord, head: HTTPRequestHead, memory: ByteBuffer?,
+        file: ContentFile?, context: ChannelHandlerContext
+    ) {
+        guard case .answer(let keepAlive, let last) = state.answering(clientKeepsAlive: plan.keepAlive) else { return }
+        var out = context.channel.allocator.buffer(
+            capacity: 320 + (plan.bodyLength <= 65536 ? Int(plan.bodyLength) : 0))
+        HTTPHeadSerializer.write(
+            status: plan.status, headers: plan.headers, http10: head.version.minor == 0, keepAlive: keepAlive,
+            into: &out)
+        var fromFile: (ContentFile, Range<Int64>)?
+        switch plan.body {
+        case .none:
+            break
+        case .text(let text):
+            out.writeString(text)
+        case .file(let range):
+            let length = Int(range.upperBound - range.lowerBound)
+            if var slice = memory?.getSlice(at: (memory?.readerIndex ?? 0) + Int(range.lowerBound), length: length) {
+                out.writeBuffer(&slice)
+            } else if let file, length > 0 {
+                fromFile = (file, range)
+            }
+        }
+        let loop = context.eventLoop
+        guard let (file, range) = fromFile else {
+            if last {
+                context.writeAndFlush(wrapOutboundOut(.byteBuffer(out))).assumeIsolated().whenComplete {
+                    [self] result in
+                    perform(state.written(now: loop.now, failed: (try? result.get()) == nil), context: context)
+                }
+            } else {
+                // Flushed once the read's requests are all answered (`process`).
+                context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
+            }
+            record.finish(status: plan.status, bodyBytes: plan.bodyLength, error: nil, to: reports)
+            return
+        }
+        if !last { perform(state.bodyWatched(), context: context) }
+        context.write(wrapOutboundOut(.byteBuffer(out)), promise: nil)
+        bodies.write(file, range: range, context: context).assumeIsolated().whenComplete { [self] result in
+            var failure: (any Error)?
+            if case .failure(let error) = result { failure = error }
+            record.finish(status: plan.status, bodyBytes: plan.bodyLength, error: failure, to: reports)
+            perform(state.written(now: loop.now, failed: failure != nil), context: context)
+        }
+    }
+
+    /// A refusal from the parser or a timeout: the answer, then the end of the connection.
+    func reject(_ status: HTTPResponseStatus, reason: String, context: ChannelHandlerContext) {
+        _ = state.refused()
+        input = nil
+        cancelTimer()
+        let response = HTTPErrorResponse(status)
+        reports.metrics.http.response(status, bodyBytes: Int64(response.text.utf8.count))
+        if reports.logsRequests {
+            reports.logger.info(
+                "request",
+                metadata: [
+                    "client": "\(context.channel.remoteAddress?.display ?? "?")", "status": "\(status.code)",
+                    "error": "\(reason)",
+                ])
+        }
+        var out = context.channel.allocator.buffer(capacity: 256)
+        HTTPHeadSerializer.write(
+            status: status, headers: response.headers(now: HTTPClock.now), http10: false, keepAlive: false, into: &out)
+        out.writeString(response.text)
+        let loop = context.eventLoop
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(out))).assumeIsolated().whenComplete { [self] result in
+            if state.written(now: loop.now, failed: (try? result.get()) == nil) != .none { context.close(promise: nil) }
+        }
+    }
+}

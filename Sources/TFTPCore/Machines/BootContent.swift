@@ -1,0 +1,42 @@
+import NIOCore
+
+/// What a request's path is served, over TFTP and HTTP alike: the one place that decides it
+/// (docs/machines.md, "One script path, rendered per machine"). With `--machines`, the
+/// script's path is the asking machine's script, rendered for it from its profile — never a
+/// file of that name; every other path is a file through the door (``ContentRoot``), looked
+/// for in the client's own directory or without regard to case as the name rules say
+/// (``NameResolver``).
+public struct BootContent: Sendable {
+    /// What the path is served as.
+    public enum Served: Sendable {
+        /// A machine's rendered script: one version by construction, made for this request.
+        case script(ByteBuffer)
+        case file(ContentFile)
+    }
+
+    public let root: ContentRoot
+    public let names: NameResolver
+    public let machines: MachineService?
+
+    public init(root: ContentRoot, names: NameResolver = NameResolver(), machines: MachineService? = nil) {
+        self.root = root
+        self.names = names
+        self.machines = machines
+    }
+
+    /// Whether `path` is the machines' script path (rendered per machine, so never kept by
+    /// name in a cache).
+    public func isScript(_ path: RequestPath) -> Bool {
+        machines?.isScriptPath(path) ?? false
+    }
+
+    /// The content of `path` for `client`; `machine` is asked only for the script path.
+    public func open(_ path: RequestPath, client: Requester, machine: () -> MachineIdentity)
+        throws(ContentError) -> Served
+    {
+        if let machines, let script = machines.script(for: path, machine: machine(), root: root) {
+            return .script(try script.get())
+        }
+        return .file(try names.open(path, client: client, in: root))
+    }
+}
