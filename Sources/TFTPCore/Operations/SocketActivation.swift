@@ -1,3 +1,4 @@
+import CTFTPShims
 import Glibc
 
 /// systemd socket activation (sd_listen_fds(3)): when LISTEN_PID is this process, the
