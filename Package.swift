@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "CTFTPShims", cSettings: strictC),
@@ -73,12 +74,32 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The origin behind the root (`--origin`): AsyncHTTPClient and SHA-256, apart from
+        // TFTPCore for the same reason as TLS.
+        .target(
+            name: "TFTPOrigin",
+            dependencies: [
+                "TFTPCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "tftpd",
             dependencies: [
                 "TFTPCore",
                 "TFTPHTTPS",
                 "TFTPMachines",
+                "TFTPOrigin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -135,10 +156,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "TFTPOriginTests",
+            dependencies: ["TFTPOrigin", "TFTPCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "TFTPDaemonTests",
             dependencies: [
                 "tftpd",
                 "TFTPCore",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import TFTPCore
+import TFTPOrigin
 
 /// Everything `tftpd` will run, computed from the flags with no I/O: the TFTP server's
 /// configuration, the HTTP listener's (or none), the operator endpoints, the log settings,
@@ -21,6 +22,11 @@ struct DaemonConfiguration {
     /// `--machines`: the file, and its profiles at work (shared by TFTP, HTTP, the proxy and
     /// the status page).
     var machines: (file: String, service: MachineService)?
+    /// `--origin` and its cache (docs/fleet.md), the CA its certificate is checked with (also
+    /// for a `--machines` URL), and what the origin's access log sees of this server.
+    var origin: OriginConfiguration?
+    var originCA: String?
+    var originUserAgent: String
     /// `--map-file`, read again while tftpd runs.
     var mapFile: String?
     /// The versions of the files read after start and the root in use (status page).
@@ -34,7 +40,8 @@ struct DaemonConfiguration {
 
     init(
         content: ContentOptions, listen: ListenOptions, transfer: TransferOptions, http: HTTPOptions,
-        proxy: ProxyDHCPOptions, operator: OperatorOptions, inheritedSockets: [CInt], coreCount: Int,
+        proxy: ProxyDHCPOptions, operator: OperatorOptions, origin: OriginOptions? = nil,
+        inheritedSockets: [CInt], coreCount: Int,
         remap: RemapRules? = nil, machines: (file: String, book: MachineBook)? = nil
     ) {
         let service = machines.map { MachineService(book: $0.book) }
@@ -71,6 +78,11 @@ struct DaemonConfiguration {
         self.proxyDHCP = proxy.configuration(
             httpListen: self.http?.listen ?? [], httpsListen: self.http?.secureListen ?? [])
         self.proxyDHCP?.machines = service
+        // The origin's access log tells the servers of a fleet apart by their first address.
+        let first = self.server.listen.first.map { " (\($0))" } ?? ""
+        self.originUserAgent = "netboot-tftpd\(first)"
+        self.originCA = origin?.originCA
+        self.origin = origin?.configuration(userAgent: originUserAgent)
     }
 
     /// Every address the daemon binds, in the order it binds them.

@@ -16,6 +16,9 @@ enum DaemonExit: Int32, CaseIterable, Error {
     case rootUnservable = 66
     /// `--user` names no account.
     case noSuchUser = 67
+    /// The origin's client or the cache cannot be set up (`--origin-ca` unreadable, `--cache`
+    /// not a writable directory).
+    case originUnservable = 68
     /// Refused to serve as root, or privileges could not be dropped.
     case privileges = 77
 
@@ -25,7 +28,7 @@ enum DaemonExit: Int32, CaseIterable, Error {
     static let help = """
         Exit status: 0 stopped cleanly or --check passed; 1 --check failed or a socket \
         could not be bound; 64 usage; 65 the TLS certificate or key cannot be served; 66 the \
-        root cannot be served; 67 no such --user; \
+        root cannot be served; 67 no such --user; 68 the --origin-ca or --cache cannot be used; \
         77 refused to serve as root or could not drop privileges.
         """
 }

@@ -8,6 +8,7 @@ import ServiceLifecycle
 import TFTPCore
 import TFTPHTTPS
 import TFTPMachines
+import TFTPOrigin
 import UnixSignals
 
 /// Runs a ``DaemonConfiguration``: the TFTP server, the HTTP and HTTPS listeners, the one
@@ -32,7 +33,7 @@ struct DaemonServices {
     }
 
     func run() async throws {
-        let server = configuration.server
+        var server = configuration.server
         let logger = logger
         if let limit = DescriptorLimit.raiseToHardLimit(),
             limit < DescriptorLimit.needed(transfers: server.maxTransfers)
@@ -91,8 +92,20 @@ struct DaemonServices {
                 throw DaemonExit.tlsUnservable
             }
         }
-        if let (file, service) = configuration.machines {
-            sources.append(MachinesFile.source(path: file, service: service))
+        // The origin's client, and the cache its files are kept in (docs/fleet.md).
+        let (originHTTP, cache) = try makeOrigin()
+        server.origin = cache
+        http?.origin = cache
+        if let cache, let board = server.board {
+            board.showOrigin { cache.status }
+        }
+        if let (location, service) = configuration.machines {
+            if MachinesFile.isRemote(location) {
+                let keep = configuration.origin.map { $0.cacheDirectory + "/config/machines" }
+                sources.append(MachinesFile.source(url: location, keep: keep, service: service))
+            } else {
+                sources.append(MachinesFile.source(path: location, service: service))
+            }
         }
         if let file = configuration.mapFile, let remap = server.filenameMap.remap {
             sources.append(
@@ -106,20 +119,25 @@ struct DaemonServices {
         // status page shows is what was read now), then looked at every second.
         let versions = configuration.versions
         let watcher = ConfigWatcher(
-            sources: sources, versions: versions, logger: logger, metrics: serverMetrics,
+            sources: sources, versions: versions, logger: logger, metrics: serverMetrics, fetcher: originHTTP,
             digest: { SHA256.hash(data: $0).map { String(format: "%02x", $0) }.joined() })
         do {
-            try watcher.loadAll()
+            try await watcher.loadAll()
         } catch {
             logger.critical("\(error.source): \(error.reason)")
             throw error.source == "tls" ? DaemonExit.tlsUnservable : DaemonExit.usage
         }
 
+        // The origin's client closes last and its cache's downloads end after the
+        // listeners have drained (a service group stops its services in reverse order).
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let originHTTP { services.append(.init(service: originHTTP)) }
+        if let cache { services.append(.init(service: cache)) }
         let contentRoot: ContentRoot
         do {
-            contentRoot = try ContentRoot(path: server.root, policy: server.contentPolicy) { change in
-                Self.report(change, root: server.root, versions: versions, metrics: serverMetrics, logger: logger)
+            let rootPath = server.root
+            contentRoot = try ContentRoot(path: rootPath, policy: server.contentPolicy) { change in
+                Self.report(change, root: rootPath, versions: versions, metrics: serverMetrics, logger: logger)
             }
             versions.root(path: server.root, resolved: ContentRoot.resolved(server.root), at: TransferBoard.wallClock())
         } catch {
@@ -189,7 +207,7 @@ struct DaemonServices {
                         "SIGHUP: reading the root's path and every watched file again",
                         metadata: ["files": "\(watched)"])
                     contentRoot.recheck()
-                    watcher.reloadAll(because: "SIGHUP")
+                    await watcher.reloadAll(because: "SIGHUP")
                 }
             }
             tasks.addTask {
@@ -204,6 +222,43 @@ struct DaemonServices {
             }
             try await tasks.next()
             tasks.cancelAll()
+        }
+    }
+
+    /// The origin's HTTP client (for `--origin` and a `--machines` URL) and the cache (for
+    /// `--origin`), or nils; a CA that does not read, or a cache that cannot be made, stops
+    /// the start with the reason. A cache made as root is handed to the account tftpd will
+    /// serve as.
+    private func makeOrigin() throws -> (OriginHTTP?, OriginCache?) {
+        let remoteMachines = configuration.machines.map { MachinesFile.isRemote($0.file) } ?? false
+        guard configuration.origin != nil || remoteMachines else { return (nil, nil) }
+        let client: OriginHTTP
+        do {
+            client = try OriginHTTP(
+                certificateAuthority: configuration.originCA, userAgent: configuration.originUserAgent)
+        } catch {
+            logger.critical("--origin-ca \(configuration.originCA ?? ""): \(error)")
+            throw DaemonExit.originUnservable
+        }
+        guard let origin = configuration.origin else { return (client, nil) }
+        do {
+            let cache = try OriginCache(configuration: origin, http: client, logger: logger)
+            if case .become(let account) = privileges {
+                try CacheOwnership.give(origin.cacheDirectory, to: account.uid, gid: account.gid)
+            }
+            let held = cache.status
+            logger.info(
+                "origin: names missing from the root are fetched",
+                metadata: [
+                    "origin": "\(origin.url)", "cache": "\(origin.cacheDirectory)", "files": "\(held.entries)",
+                    "bytes": "\(held.bytes)", "limit": "\(origin.cacheSize)",
+                    "ttl_s": "\(origin.freshness.nanoseconds / 1_000_000_000)",
+                    "manifest": "\(origin.manifest ?? "none")",
+                ])
+            return (client, cache)
+        } catch {
+            logger.critical("--cache \(origin.cacheDirectory): \(error)")
+            throw DaemonExit.originUnservable
         }
     }
 

@@ -33,6 +33,7 @@ struct TFTPDaemon: ParsableCommand {
     @OptionGroup(title: "HTTP") var http: HTTPOptions
     @OptionGroup(title: "proxyDHCP") var proxy: ProxyDHCPOptions
     @OptionGroup(title: "Machines") var machines: MachineOptions
+    @OptionGroup(title: "Origin and cache") var origin: OriginOptions
     @OptionGroup(title: "Operations") var operations: OperatorOptions
     @OptionGroup(title: "Privileges") var privileges: PrivilegeOptions
 
@@ -72,7 +73,8 @@ struct TFTPDaemon: ParsableCommand {
         let inherited = SocketActivation.takeInheritedSockets()
         let configuration = DaemonConfiguration(
             content: content, listen: listen, transfer: transfer, http: http, proxy: proxy, operator: operations,
-            inheritedSockets: inherited.datagram, coreCount: System.coreCount, remap: try content.remapRules(),
+            origin: origin, inheritedSockets: inherited.datagram, coreCount: System.coreCount,
+            remap: try content.remapRules(),
             machines: try machines.book().map { (machines.file ?? "", $0) })
         let plan = PrivilegePlan.decide(user: privileges.user, allowRoot: privileges.allowRoot)
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NIOCore
 import Testing
 
 @testable import TFTPCore
@@ -141,6 +142,12 @@ import Testing
         (["--tls-cert", "c", "--tls-key", "k"], "--tls-cert and --tls-key need --https"),
         (["--https", "nowhere", "--tls-cert", "c", "--tls-key", "k"], "--https nowhere: expected ADDR:PORT"),
         (["--proxy-https"], "need --proxy-dhcp IFACE"),
+        (["--origin", "ftp://origin"], "--origin ftp://origin: expected an http:// or https:// URL"),
+        (["--origin", "http://origin"], "--origin needs --cache DIR"),
+        (["--origin-manifest", "SHA256SUMS"], "--origin-manifest needs --origin"),
+        (["--cache-size", "lots"], "--cache-size lots: expected a number of bytes"),
+        (["--origin-ttl", "1y"], "--origin-ttl 1y: expected a duration"),
+        (["--origin", "http://o", "--cache", "/c", "--origin-manifest", "../SUMS"], "--origin-manifest ../SUMS"),
     ])
     func refusedFlagsNameThemselves(_ flags: [String], _ message: String) {
         do {
@@ -150,6 +157,34 @@ import Testing
             #expect(TFTPDaemon.message(for: error).contains(message))
             #expect(TFTPDaemon.exitCode(for: error).rawValue == DaemonExit.usage.rawValue)
         }
+    }
+
+    /// `--origin` and its cache: the sizes and durations as an operator writes them, and what
+    /// the origin's access log will see of this server.
+    @Test func theOriginAndItsCache() throws {
+        let command = try TFTPDaemon.parse([
+            "--root", "/srv/tftp", "--listen", "192.0.2.7:69", "--origin", "https://boot.example/releases/",
+            "--origin-ca", "/etc/tftpd/ca.pem", "--cache", "/var/cache/tftpd", "--cache-size", "20G",
+            "--origin-ttl", "5m", "--origin-manifest", "SHA256SUMS",
+        ])
+        let daemon = DaemonConfiguration(
+            content: command.content, listen: command.listen, transfer: command.transfer, http: command.http,
+            proxy: command.proxy, operator: command.operations, origin: command.origin, inheritedSockets: [],
+            coreCount: 2)
+        let origin = try #require(daemon.origin)
+        #expect(origin.url == "https://boot.example/releases")
+        #expect(origin.cacheDirectory == "/var/cache/tftpd")
+        #expect(origin.cacheSize == 20 << 30)
+        #expect(origin.freshness == .seconds(300))
+        #expect(origin.manifest == "SHA256SUMS")
+        #expect(origin.userAgent == "netboot-tftpd (192.0.2.7:69)")
+        #expect(daemon.originCA == "/etc/tftpd/ca.pem")
+        #expect(OriginOptions.bytes("500M") == 500 << 20)
+        #expect(OriginOptions.bytes("123") == 123)
+        #expect(OriginOptions.duration("90") == .seconds(90))
+        #expect(OriginOptions.duration("0") == .seconds(0))
+        #expect(OriginOptions.duration("1h") == .seconds(3600))
+        #expect(try configuration([]).origin == nil)
     }
 
     /// The help lists every exit status the daemon uses.

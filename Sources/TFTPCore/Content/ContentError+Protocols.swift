@@ -15,6 +15,8 @@ extension ContentError {
         case .tooLarge: (.diskFull, "File too large for netascii mode")
         case .io: (.notDefined, "Read error")
         case .changed: (.notDefined, "File changed during transfer, try again")
+        case .originUnavailable: (.notDefined, "Origin unavailable")
+        case .failedVerification: (.notDefined, "File failed verification")
         case .scriptFailed: (.notDefined, "Script error")
         }
     }
@@ -30,6 +32,8 @@ extension ContentError {
         case .directory: HTTPErrorResponse(.forbidden, note: "directory listing is off")
         case .tooLarge: HTTPErrorResponse(.payloadTooLarge)
         case .io: HTTPErrorResponse(.internalServerError)
+        case .originUnavailable: HTTPErrorResponse(.badGateway, note: "the origin is unavailable")
+        case .failedVerification: HTTPErrorResponse(.badGateway, note: "the file failed verification")
         case .changed:
             HTTPErrorResponse(
                 .serviceUnavailable, note: "the file changed while it was read; try again",

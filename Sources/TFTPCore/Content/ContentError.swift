@@ -30,6 +30,12 @@ public enum ContentError: Error, Equatable, Sendable {
     /// may mix two versions, so it is not sent as one file (docs/operations.md, "Rolling
     /// out content").
     case changed
+    /// The origin (`--origin`) could not be asked, or failed while the file came, and no
+    /// cached copy could stand for it; the reason is for the log only (docs/fleet.md).
+    case originUnavailable(String)
+    /// The file from the origin does not match the origin's manifest (`--origin-manifest`),
+    /// or the manifest does not list it: it is not served, and not kept.
+    case failedVerification(String)
     /// A machine's script could not be rendered from its template (a name with no value,
     /// braces that do not close, a template file that cannot be read); the reason, with its
     /// line, is for the log only (docs/machines.md).
@@ -49,6 +55,8 @@ extension ContentError: CustomStringConvertible {
         case .refusedByRule: "refused by a remap rule"
         case .io(let errno): "I/O error (errno \(errno))"
         case .changed: "the file changed while it was being sent"
+        case .originUnavailable(let reason): "origin unavailable: \(reason)"
+        case .failedVerification(let reason): "failed verification: \(reason)"
         case .scriptFailed(let reason): "script not rendered: \(reason)"
         }
     }

@@ -1,10 +1,13 @@
 import NIOCore
 
 /// What one transfer reads from: a file by positioned reads, or, for netascii, the
-/// file's encoded copy in memory (see ``NetASCII``).
+/// file's encoded copy in memory (see ``NetASCII``), or a file still arriving from the origin
+/// (read as it lands, its last bytes once it is complete: ``ArrivingFile``).
 public enum ContentReader: Sendable {
     case file(ContentFile)
     case memory(ByteBuffer)
+    /// From the origin, its size known (the engine begins a transfer only then).
+    case arriving(ArrivingFile, size: Int64)
 
     /// Files larger than this are refused in netascii mode (it is for small text files).
     public static let netASCIILimit = 16 << 20
@@ -24,6 +27,7 @@ public enum ContentReader: Sendable {
         switch self {
         case .file(let file): file.size
         case .memory(let buffer): Int64(buffer.readableBytes)
+        case .arriving(_, let size): size
         }
     }
 
@@ -31,6 +35,9 @@ public enum ContentReader: Sendable {
     @inlinable
     public func read(into buffer: inout ByteBuffer, offset: Int64, length: Int) throws(ContentError) {
         switch self {
+        case .arriving(let arriving, _):
+            guard case .complete(let file) = arriving.state else { throw .io(errno: 11) }
+            try file.read(into: &buffer, offset: offset, length: length)
         case .file(let file):
             try file.read(into: &buffer, offset: offset, length: length)
         case .memory(let content):
@@ -52,6 +59,9 @@ public enum ContentReader: Sendable {
         verify: Bool = false
     ) throws(ContentError) -> Bool {
         switch self {
+        case .arriving(let arriving, _):
+            // What has landed is in the page cache: it was just written.
+            return try arriving.readFrames(into: base, frames: frames, offset: offset)
         case .file(let file):
             return try file.readFrames(
                 into: base, frames: frames, offset: offset, cachedOnly: cachedOnly, verify: verify)

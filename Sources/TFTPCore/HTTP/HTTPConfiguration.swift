@@ -28,6 +28,8 @@ public struct HTTPConfiguration: Sendable {
     public var nameResolver: NameResolver
     /// `--machines`: the script rendered per machine, and each request on its timeline.
     public var machines: MachineService?
+    /// `--origin`: where a name missing from the root is fetched from (docs/fleet.md).
+    public var origin: (any ContentOrigin)?
 
     public init(
         listen: [ListenAddress],

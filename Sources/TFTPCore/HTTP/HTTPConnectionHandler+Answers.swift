@@ -6,7 +6,9 @@ import NIOHTTP1
 /// planner's response, written as one buffer (head and a body in memory) or a head and a body
 /// from the file (``HTTPBodyWriter``); and the answer to a refused or slow head.
 extension HTTPConnectionHandler {
-    func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+    /// Answers one request; false when the answer waits for a file arriving from the origin
+    /// (the connection reads nothing further until it is written).
+    func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) -> Bool {
         let record = HTTPRequestRecord(
             head, remote: context.channel.remoteAddress, started: .now(), machines: reports.machines != nil)
         // A map that reads the client's address names different paths for different
@@ -20,37 +22,96 @@ extension HTTPConnectionHandler {
         switch planner.preflight() {
         case .respond(let plan):
             write(plan, record: record, head: head, memory: nil, file: nil, context: context)
+            return true
         case .serve(let path):
             if remembers, knownPath == nil { cache.remember(path, forTarget: head.uri, generation: generation) }
             let choice = selector.choose(path, client: requester, allocator: context.channel.allocator) {
                 self.machine(record)
             }
-            switch choice {
-            case .small(let facts, let bytes):
-                write(
-                    planner.plan(file: facts, path: path), record: record, head: head, memory: bytes, file: nil,
-                    context: context)
-            case .script(let bytes):
-                write(
-                    planner.generated(length: bytes.readableBytes), record: record, head: head, memory: bytes,
-                    file: nil, context: context)
-            case .file(let file, let facts):
-                write(
-                    planner.plan(file: facts, path: path), record: record, head: head, memory: nil, file: file,
-                    context: context)
-            case .directory:
-                write(
-                    directory(path, planner: planner), record: record, head: head, memory: nil, file: nil,
-                    context: context)
-            case .refused(let error):
-                if case .scriptFailed = error {
-                    reports.logger.error(
-                        "machines: script not served",
-                        metadata: ["client": "\(context.channel.remoteAddress?.display ?? "?")", "error": "\(error)"])
-                }
-                write(planner.refusal(error), record: record, head: head, memory: nil, file: nil, context: context)
+            if case .arriving(let arriving) = choice {
+                awaitArrival(arriving, planner: planner, path: path, record: record, head: head, context: context)
+                return false
+            }
+            answer(choice, planner: planner, path: path, record: record, head: head, context: context)
+            return true
+        }
+    }
+
+    /// Writes the answer the selector's choice makes.
+    private func answer(
+        _ choice: HTTPContentSelector.Choice, planner: HTTPResponsePlanner, path: RequestPath,
+        record: HTTPRequestRecord, head: HTTPRequestHead, context: ChannelHandlerContext
+    ) {
+        switch choice {
+        case .small(let facts, let bytes):
+            write(
+                planner.plan(file: facts, path: path), record: record, head: head, memory: bytes, file: nil,
+                context: context)
+        case .script(let bytes):
+            write(
+                planner.generated(length: bytes.readableBytes), record: record, head: head, memory: bytes,
+                file: nil, context: context)
+        case .file(let file, let facts):
+            write(
+                planner.plan(file: facts, path: path), record: record, head: head, memory: nil, file: file,
+                context: context)
+        case .directory:
+            write(
+                directory(path, planner: planner), record: record, head: head, memory: nil, file: nil,
+                context: context)
+        case .refused(let error):
+            if case .scriptFailed = error {
+                reports.logger.error(
+                    "machines: script not served",
+                    metadata: ["client": "\(context.channel.remoteAddress?.display ?? "?")", "error": "\(error)"])
+            }
+            write(planner.refusal(error), record: record, head: head, memory: nil, file: nil, context: context)
+        case .arriving(let arriving):
+            awaitArrival(arriving, planner: planner, path: path, record: record, head: head, context: context)
+        }
+    }
+
+    /// A file arriving from the origin is answered once it is complete (or failed): until
+    /// then the connection reads no further request, and the wait counts as a body in flight
+    /// (no idle close). HTTP clients of a cold file wait for the whole download; its digest
+    /// is checked before the first byte goes (docs/fleet.md, "A cold file").
+    private func awaitArrival(
+        _ arriving: ArrivingFile, planner: HTTPResponsePlanner, path: RequestPath, record: HTTPRequestRecord,
+        head: HTTPRequestHead, context: ChannelHandlerContext
+    ) {
+        awaitingArrival = true
+        perform(state.bodyWatched(), context: context)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let settle: @Sendable () -> Void = {
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.arrivalSettled(
+                    arriving, planner: planner, path: path, record: record, head: head, context: context)
             }
         }
+        arriving.observe(settle)
+        settle()
+    }
+
+    /// Looks at the arriving file again; answers once it is complete or failed.
+    private func arrivalSettled(
+        _ arriving: ArrivingFile, planner: HTTPResponsePlanner, path: RequestPath, record: HTTPRequestRecord,
+        head: HTTPRequestHead, context: ChannelHandlerContext
+    ) {
+        guard awaitingArrival, state.isOpen || state.phase == .closing else { return }
+        let choice: HTTPContentSelector.Choice
+        switch arriving.state {
+        case .waiting, .arriving: return
+        case .failed(let error): choice = .refused(error)
+        case .complete(let file): choice = selector.file(file, path: path, allocator: context.channel.allocator)
+        }
+        awaitingArrival = false
+        try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+        answer(choice, planner: planner, path: path, record: record, head: head, context: context)
+        context.flush()
+        perform(state.written(now: context.eventLoop.now, failed: false), context: context)
+        process(context: context)
     }
 
     /// The machine asking, for its script: the hardware address iPXE put in the query

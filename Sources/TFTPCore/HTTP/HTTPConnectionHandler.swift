@@ -31,6 +31,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     /// The client, for name rules that depend on it.
     var requester = Requester.unknown
+    /// An answer waits for a file arriving from the origin: nothing further is answered.
+    var awaitingArrival = false
 
     init(
         root: ContentRoot, configuration: HTTPConfiguration, cache: HTTPFileCache, logger: Logger,
@@ -39,7 +41,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         self.configuration = configuration
         self.cache = cache
         selector = HTTPContentSelector(
-            content: BootContent(root: root, names: configuration.nameResolver, machines: configuration.machines),
+            content: BootContent(
+                root: root, names: configuration.nameResolver, machines: configuration.machines,
+                origin: configuration.origin),
             cache: cache)
         bodies = HTTPBodyWriter(reads: bodyReads)
         reports = HTTPRequestRecord.Reports(
@@ -89,6 +93,11 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
             input = bytes
         } else {
             input?.writeBuffer(&bytes)
+        }
+        if awaitingArrival, (input?.readableBytes ?? 0) > configuration.maxHeaderBytes {
+            // A client that pipelines while its answer waits for the origin: read no more
+            // until the answer is written.
+            try? context.channel.syncOptions?.setOption(.autoRead, value: false)
         }
         process(context: context)
     }
@@ -146,15 +155,20 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     }
 
     /// Answers every complete request in the input, in order, while the socket takes more.
-    private func process(context: ChannelHandlerContext) {
-        guard var buffer = input else { return }
+    func process(context: ChannelHandlerContext) {
+        guard !awaitingArrival, var buffer = input else { return }
         input = nil
         var wrote = false
         while state.isOpen && context.channel.isWritable {
             switch parser.next(&buffer) {
             case .request(let head):
-                respond(to: head, context: context)
                 wrote = true
+                guard respond(to: head, context: context) else {
+                    // The answer waits for a file from the origin; what follows waits for it.
+                    if buffer.readableBytes > 0 { input = buffer }
+                    context.flush()
+                    return
+                }
             case .needMore:
                 perform(
                     state.parsed(headInProgress: parser.isInsideHead(buffer), now: context.eventLoop.now),

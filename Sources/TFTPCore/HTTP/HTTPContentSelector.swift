@@ -20,6 +20,8 @@ struct HTTPContentSelector {
         /// A directory: the planner redirects, lists or refuses it.
         case directory
         case refused(ContentError)
+        /// From the origin, on its way: answered once it is complete (``file(_:path:allocator:)``).
+        case arriving(ArrivingFile)
     }
 
     /// Bodies up to this size are read into memory (and kept in the cache) rather than sent
@@ -42,22 +44,31 @@ struct HTTPContentSelector {
             case .script(let bytes):
                 return .script(bytes)
             case .file(let file):
-                let facts = HTTPResponsePlanner.FileFacts(
-                    name: path.components.last ?? [], size: file.size, modified: file.modificationTime,
-                    inode: file.inode)
-                guard file.size <= Int64(Self.copyLimit), !path.hasTrailingSeparator else {
-                    return .file(file, facts)
-                }
-                var bytes = allocator.buffer(capacity: Int(file.size))
-                // Read whole and checked: a file rewritten while it was read is not kept.
-                try file.read(into: &bytes, offset: 0, length: Int(file.size), verify: true)
-                if byNameAlone { cache.insert(path, identity: file.identity, facts: facts, content: bytes) }
-                return .small(facts, bytes)
+                return self.file(file, path: path, allocator: allocator, keep: byNameAlone)
+            case .arriving(let arriving):
+                return .arriving(arriving)
             }
         } catch .directory {
             return .directory
         } catch {
             return .refused(error)
         }
+    }
+
+    /// An opened file's answer: a small one read whole (and kept in the cache when its name
+    /// alone says what it is), a larger one sent from the file.
+    func file(_ file: ContentFile, path: RequestPath, allocator: ByteBufferAllocator, keep: Bool = false) -> Choice {
+        let facts = HTTPResponsePlanner.FileFacts(
+            name: path.components.last ?? [], size: file.size, modified: file.modificationTime, inode: file.inode)
+        guard file.size <= Int64(Self.copyLimit), !path.hasTrailingSeparator else { return .file(file, facts) }
+        var bytes = allocator.buffer(capacity: Int(file.size))
+        do {
+            // Read whole and checked: a file rewritten while it was read is not kept.
+            try file.read(into: &bytes, offset: 0, length: Int(file.size), verify: true)
+        } catch {
+            return .refused(error)
+        }
+        if keep { cache.insert(path, identity: file.identity, facts: facts, content: bytes) }
+        return .small(facts, bytes)
     }
 }

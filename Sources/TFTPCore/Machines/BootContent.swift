@@ -5,23 +5,32 @@ import NIOCore
 /// script's path is the asking machine's script, rendered for it from its profile — never a
 /// file of that name; every other path is a file through the door (``ContentRoot``), looked
 /// for in the client's own directory or without regard to case as the name rules say
-/// (``NameResolver``).
+/// (``NameResolver``); with `--origin`, a name missing from the local root is the origin's
+/// (``ContentOrigin``: a cached copy, or a file arriving), the name rules applied before it
+/// is asked (docs/fleet.md).
 public struct BootContent: Sendable {
     /// What the path is served as.
     public enum Served: Sendable {
         /// A machine's rendered script: one version by construction, made for this request.
         case script(ByteBuffer)
         case file(ContentFile)
+        /// From the origin, on its way into the cache.
+        case arriving(ArrivingFile)
     }
 
     public let root: ContentRoot
     public let names: NameResolver
     public let machines: MachineService?
+    public let origin: (any ContentOrigin)?
 
-    public init(root: ContentRoot, names: NameResolver = NameResolver(), machines: MachineService? = nil) {
+    public init(
+        root: ContentRoot, names: NameResolver = NameResolver(), machines: MachineService? = nil,
+        origin: (any ContentOrigin)? = nil
+    ) {
         self.root = root
         self.names = names
         self.machines = machines
+        self.origin = origin
     }
 
     /// Whether `path` is the machines' script path (rendered per machine, so never kept by
@@ -37,6 +46,14 @@ public struct BootContent: Sendable {
         if let machines, let script = machines.script(for: path, machine: machine(), root: root) {
             return .script(try script.get())
         }
-        return .file(try names.open(path, client: client, in: root))
+        do {
+            return .file(try names.open(path, client: client, in: root))
+        } catch .notFound where origin != nil && !path.hasTrailingSeparator && !path.components.isEmpty {
+            switch try origin?.lookup(path) {
+            case .cached(let file): return .file(file)
+            case .arriving(let arriving): return .arriving(arriving)
+            case nil: throw .notFound
+            }
+        }
     }
 }

@@ -59,9 +59,24 @@ public final class ConfigVersions: Sendable {
         }
     }
 
-    /// A reload of a source failed: its version in use stays.
-    public func failed(_ name: String, reason: String, at time: Int64) {
+    /// The digest shown for a source that never loaded.
+    public static let noVersion = "none"
+
+    /// The version of `name` in use.
+    public func version(of name: String) -> Version? {
+        state.withLockedValue { $0.versions[name] }
+    }
+
+    /// A reload of a source failed: its version in use stays (a remote source that never
+    /// loaded is listed with no version: no digest, no bytes).
+    public func failed(_ name: String, reason: String, at time: Int64, paths: [String] = []) {
         state.withLockedValue { state in
+            if state.versions[name] == nil {
+                state.order.append(name)
+                state.versions[name] = Version(
+                    name: name, paths: paths, sha256: Self.noVersion, bytes: 0, loadedAt: time, failure: nil,
+                    failedAt: nil)
+            }
             state.versions[name]?.failure = reason
             state.versions[name]?.failedAt = time
         }

@@ -13,11 +13,21 @@ public struct OperatorEndpoint: Service {
     /// One path's answer, rendered from the request's query (`a=1&b=2`, possibly empty).
     public struct Route: Sendable {
         public var contentType: String
-        public var render: @Sendable (_ query: String) async -> [UInt8]
+        public var answer: @Sendable (_ query: String) async -> (status: HTTPResponseStatus, body: [UInt8])
 
+        /// A route that always answers 200 with what `render` makes.
         public init(contentType: String, render: @escaping @Sendable (_ query: String) async -> [UInt8]) {
             self.contentType = contentType
-            self.render = render
+            self.answer = { query in (.ok, await render(query)) }
+        }
+
+        /// A route whose status is its own (a probe's 503).
+        public init(
+            contentType: String,
+            answer: @escaping @Sendable (_ query: String) async -> (status: HTTPResponseStatus, body: [UInt8])
+        ) {
+            self.contentType = contentType
+            self.answer = answer
         }
     }
 
@@ -58,7 +68,11 @@ public struct OperatorEndpoint: Service {
 
     /// `--status`: the page at /, the part its script refreshes at /fragment, the same
     /// facts as JSON at /api/transfers; with `--machines`, /api/explain?mac=…&arch=…&ip=…
-    /// &uuid=…&hostname=… says which profile such a machine gets, and why.
+    /// &uuid=…&hostname=… says which profile such a machine gets, and why. Two probes for a
+    /// service manager or Kubernetes (docs/fleet.md): /livez answers once every engine
+    /// thread has answered (a stuck thread makes it time out), /readyz is 503 until every
+    /// file read after start has a version in use (a `--machines` URL whose origin has not
+    /// answered yet, with no copy kept).
     public static func status(
         address: ListenAddress, logger: Logger, board: TransferBoard, machines: MachineService? = nil,
         onListening: @escaping @Sendable ([SocketAddress]) async throws -> Void = { _ in }
@@ -73,6 +87,20 @@ public struct OperatorEndpoint: Service {
             "/api/transfers": Route(contentType: "application/json") { _ in
                 Array(await board.snapshot().json.utf8)
             },
+            "/livez": Route(contentType: "text/plain; charset=utf-8") { _ in
+                let running = await board.snapshot().active.count
+                return Array("alive: \(running) transfers running\n".utf8)
+            },
+            "/readyz": Route(
+                contentType: "text/plain; charset=utf-8",
+                answer: { _ in
+                    let missing = (board.versions?.versions ?? []).filter { $0.sha256 == ConfigVersions.noVersion }
+                    guard missing.isEmpty else {
+                        let reasons = missing.map { "\($0.name): \($0.failure ?? "")" }.joined(separator: "\n")
+                        return (.serviceUnavailable, Array("not ready: no version in use of\n\(reasons)\n".utf8))
+                    }
+                    return (.ok, Array("ready\n".utf8))
+                }),
         ]
         if let machines {
             routes["/api/explain"] = Route(contentType: "application/json") { query in
@@ -159,13 +187,13 @@ public struct OperatorEndpoint: Service {
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context), eventLoop: loop)
             let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
-            loop.makeFutureWithTask { await route.render(query) }.whenSuccess { body in
+            loop.makeFutureWithTask { await route.answer(query) }.whenSuccess { status, body in
                 let (responder, context) = bound.value
                 var headers = HTTPResponsePlan.commonHeaders(now: HTTPClock.now)
                 headers.add(name: "Content-Type", value: route.contentType)
                 headers.add(name: "Cache-Control", value: "no-store")
                 headers.add(name: "Content-Length", value: String(body.count))
-                responder.write(head, status: .ok, headers: headers, body: body, context: context)
+                responder.write(head, status: status, headers: headers, body: body, context: context)
             }
         }
 

@@ -41,6 +41,8 @@ public struct ServerConfiguration: Sendable {
     public var board: TransferBoard?
     /// `--machines`: the script rendered per machine, and each transfer on its timeline.
     public var machines: MachineService?
+    /// `--origin`: where a name missing from the root is fetched from (docs/fleet.md).
+    public var origin: (any ContentOrigin)?
 
     public init(
         root: String,

@@ -73,7 +73,8 @@ public struct TFTPServer: Service {
                 settings: EngineSettings(
                     transfer: configuration.transfer, filenameMap: configuration.filenameMap,
                     content: BootContent(
-                        root: root, names: configuration.nameResolver, machines: configuration.machines),
+                        root: root, names: configuration.nameResolver, machines: configuration.machines,
+                        origin: configuration.origin),
                     portRange: configuration.portRange, singlePort: configuration.singlePort,
                     logger: logger, metrics: metrics, readAheadBytes: configuration.readAheadBytes,
                     socketPoolCapacity: poolCapacity, board: configuration.board,

@@ -27,6 +27,9 @@ import Testing
         Row(error: .scriptFailed("line 3: {{ x }} names no value"), tftp: .notDefined, http: .internalServerError),
         // Rewritten in place while read: TFTP ends the transfer, HTTP asks to try again.
         Row(error: .changed, tftp: .notDefined, http: .serviceUnavailable),
+        // From the origin: unreachable with nothing cached, or not what its manifest says.
+        Row(error: .originUnavailable("connection refused"), tftp: .notDefined, http: .badGateway),
+        Row(error: .failedVerification("sha256 differs"), tftp: .notDefined, http: .badGateway),
     ]
 
     @Test(arguments: table)
@@ -49,10 +52,10 @@ import Testing
         for row in Self.table {
             switch row.error {
             case .notFound, .outsideRoot, .invalidName, .notReadable, .directory, .notRegularFile, .tooLarge,
-                .refusedByRule, .io, .scriptFailed, .changed:
+                .refusedByRule, .io, .scriptFailed, .changed, .originUnavailable, .failedVerification:
                 break
             }
         }
-        #expect(Set(Self.table.map { "\($0.error)".prefix(while: { $0 != "(" && $0 != ":" }) }).count == 11)
+        #expect(Set(Self.table.map { "\($0.error)".prefix(while: { $0 != "(" && $0 != ":" }) }).count == 13)
     }
 }

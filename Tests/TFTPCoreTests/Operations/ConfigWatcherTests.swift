@@ -61,11 +61,11 @@ import Testing
         var description: String
     }
 
-    @Test func aConfigMapUpdateIsSeenAndAFailedOneKeepsTheVersionInUse() throws {
+    @Test func aConfigMapUpdateIsSeenAndAFailedOneKeepsTheVersionInUse() async throws {
         let map = try ConfigMap("one")
         let installed = Installed()
         let watcher = watcher(map.path, installed)
-        try watcher.loadAll()
+        try await watcher.loadAll()
         #expect(installed.all == ["one"])
         let first = try #require(watcher.versions.versions.first)
         #expect(first.sha256 == "digest-of-3-bytes")
@@ -92,7 +92,7 @@ import Testing
     }
 
     /// A file rewritten in place, and one renamed over the name.
-    @Test func rewritesAndRenamesAreSeen() throws {
+    @Test func rewritesAndRenamesAreSeen() async throws {
         let directory = NSTemporaryDirectory() + "watcher-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -100,7 +100,7 @@ import Testing
         try "a".write(toFile: path, atomically: false, encoding: .utf8)
         let installed = Installed()
         let watcher = watcher(path, installed)
-        try watcher.loadAll()
+        try await watcher.loadAll()
         try "bb".write(toFile: path, atomically: false, encoding: .utf8)
         watcher.reloadChanged()
         try "ccc".write(toFile: path, atomically: true, encoding: .utf8)
@@ -109,23 +109,23 @@ import Testing
     }
 
     /// SIGHUP reloads every source, changed or not.
-    @Test func reloadAllReadsEverySourceAgain() throws {
+    @Test func reloadAllReadsEverySourceAgain() async throws {
         let map = try ConfigMap("one")
         let installed = Installed()
         let watcher = watcher(map.path, installed)
-        try watcher.loadAll()
-        watcher.reloadAll(because: "SIGHUP")
+        try await watcher.loadAll()
+        await watcher.reloadAll(because: "SIGHUP")
         #expect(installed.all == ["one", "one"])
     }
 
     /// At start a source that cannot be used is an error naming it.
-    @Test func aBadFileAtStartIsAnError() throws {
+    @Test func aBadFileAtStartIsAnError() async throws {
         let map = try ConfigMap("bad start")
         let watcher = watcher(map.path, Installed())
-        #expect(throws: ConfigWatcher.LoadError.self) { try watcher.loadAll() }
+        await #expect(throws: ConfigWatcher.LoadError.self) { try await watcher.loadAll() }
         let missing = self.watcher("/nonexistent/config", Installed())
         do {
-            try missing.loadAll()
+            try await missing.loadAll()
             Issue.record("a missing file loaded")
         } catch {
             #expect(error.source == "test")

@@ -118,14 +118,15 @@ final class UDPPeer {
 
     /// Follows the transfer of a request already sent: the first answer from a port not in
     /// `ignoring` fixes the server's TID (or `tid` does), every block is acknowledged, and
-    /// the bytes from block `first` on are returned.
+    /// the bytes from block `first` on are returned. `blockSize`: the one an OACK already
+    /// read granted.
     func follow(
         host: String = "127.0.0.1", ignoring: Set<Int> = [], tid known: Int? = nil, from first: UInt16 = 1,
-        beforeAck: ((UInt16, Int) -> Void)? = nil
+        blockSize granted: Int = 512, beforeAck: ((UInt16, Int) -> Void)? = nil
     ) -> (bytes: [UInt8], tid: Int?, error: (TFTPErrorCode, String)?) {
         var bytes: [UInt8] = []
         var tid = known
-        var blockSize = 512
+        var blockSize = granted
         var expected = first
         while let (decoded, from) = receive() {
             guard !ignoring.contains(from) else { continue }

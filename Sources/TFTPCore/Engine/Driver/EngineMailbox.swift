@@ -19,6 +19,9 @@ final class EngineMailbox: Sendable {
         case readCompleted(slot: Int, generation: UInt32, failure: ContentError?)
         /// Report the running transfers (for the status page) to `collector`.
         case reportActive(ActiveTransferCollector)
+        /// A file arriving from the origin changed (its size is known, more bytes landed, it
+        /// is complete or failed): the thread looks at what waits on such files.
+        case arrived
     }
 
     /// The eventfd (non-blocking, counter mode) that makes the thread's `epoll_wait` return.
@@ -40,6 +43,8 @@ final class EngineMailbox: Sendable {
     func post(_ command: Command) {
         let accepted = queue.withLockedValue { queue in
             guard !queue.closed else { return false }
+            // One `arrived` waiting is enough: the thread looks at everything that waits.
+            if command == .arrived, queue.commands.last == .arrived { return false }
             queue.commands.append(command)
             return true
         }

@@ -61,27 +61,44 @@ extension EngineThread {
     }
 
     /// A request the core admitted: open its content through the one door and its socket
-    /// (unless the core handed one over), then the core starts it.
+    /// (unless the core handed one over), then the core starts it. Content still arriving
+    /// from the origin whose size is not known yet parks the opening until it is
+    /// (`EngineThread+Arrivals.swift`).
     func open(_ opening: TransferOpening<PeerAddress>, now: NIODeadline) {
         let client = opening.client
         let request = opening.request
         let map = settings.filenameMap
         let source = settings.content
         let requester = settings.namesDependOnClient ? client.requester : .unknown
-        let content = Result { () throws(ContentError) -> ContentReader in
+        let served = Result { () throws(ContentError) -> BootContent.Served in
             let path = try RequestPath(try map.apply(request.filename, client: requester))
             let registry = source.machines?.registry
-            let served = try source.open(path, client: requester) {
+            return try source.open(path, client: requester) {
                 registry?.identity(address: client.ipv4Address) ?? MachineIdentity()
             }
-            switch served {
-            case .script(let bytes):
-                // The machine's own script (docs/machines.md), rendered for it.
-                return .memory(request.mode == .netascii ? NetASCII.encode(bytes) : bytes)
-            case .file(let file):
-                return try ContentReader.make(file, mode: request.mode)
-            }
         }
+        let content: Result<ContentReader, ContentError>
+        switch served {
+        case .failure(let error):
+            content = .failure(error)
+        case .success(.script(let bytes)):
+            // The machine's own script (docs/machines.md), rendered for it.
+            content = .success(.memory(request.mode == .netascii ? NetASCII.encode(bytes) : bytes))
+        case .success(.file(let file)):
+            content = Result { () throws(ContentError) in try ContentReader.make(file, mode: request.mode) }
+        case .success(.arriving(let arriving)):
+            guard let ready = Self.reader(arriving, mode: request.mode) else {
+                return park(opening, on: arriving)
+            }
+            content = ready
+        }
+        start(opening, content: content, now: now)
+    }
+
+    /// Starts an opening with its content (or why there is none): its socket, then the core.
+    func start(_ opening: TransferOpening<PeerAddress>, content: Result<ContentReader, ContentError>, now: NIODeadline)
+    {
+        let client = opening.client
         let configuration = settings.transfer
         let socket: Result<TransferSocket, UDPSocket.Failure>
         if let given = opening.socket {

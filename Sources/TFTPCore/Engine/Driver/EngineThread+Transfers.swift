@@ -92,7 +92,11 @@ extension EngineThread {
         let frameSize = Packet.dataHeaderSize + window.blockSize
         let blocksInContent = UInt64(window.contentSize / Int64(window.blockSize)) + 1
         let left = Int(min(blocksInContent - window.first + 1, UInt64(Int32.max)))
-        let count = min(left, max(window.count, settings.readAheadBytes / frameSize, 1))
+        // A file still arriving is read a window at a time: what lies beyond it may not have
+        // landed yet.
+        var readAhead = settings.readAheadBytes
+        if case .arriving(let arriving, _) = content, !arriving.isComplete { readAhead = 0 }
+        let count = min(left, max(window.count, readAhead / frameSize, 1))
         if (transfer.buffer?.capacity ?? 0) < count * frameSize {
             transfer.buffer = FrameBuffer(capacity: count * frameSize)
         }
@@ -107,6 +111,15 @@ extension EngineThread {
         if case .file(let file) = content {
             verify = transfer.versionCheck.due(
                 readingUpTo: offset + Int64(frames.payloadCount), of: file.size, now: now.uptimeNanoseconds)
+        }
+        if case .arriving(let arriving, _) = content {
+            // Bytes still landing are read when they have; nothing goes to a reader thread.
+            guard try content.readFrames(into: buffer.base, frames: frames, offset: offset) else {
+                waitForArrival(window, of: arriving, for: transfer)
+                return false
+            }
+            framesRead(extended, for: transfer)
+            return true
         }
         let deferred: Bool
         if case .file = content, settings.deferEveryRead {

@@ -84,6 +84,12 @@ final class EngineThread: @unchecked Sendable {
     let sourceLengths: UnsafeMutablePointer<socklen_t>
     static let maxEvents = 256
     let events: UnsafeMutablePointer<epoll_event>
+    /// Openings parked until the size of their file, arriving from the origin, is known;
+    /// transfers whose window waits for bytes to land; the arriving files this thread
+    /// watches (`EngineThread+Arrivals.swift`). Empty without `--origin`.
+    var parkedOpenings: [ParkedOpening] = []
+    var awaitingArrival: [Int] = []
+    var watchedArrivals: [ObjectIdentifier: ArrivingFile] = [:]
     /// Where control packets (OACK, ERROR) are encoded before they are sent.
     #if DEBUG
         var scratch = ByteBufferAllocator().buffer(capacity: 1024)
@@ -230,6 +236,8 @@ final class EngineThread: @unchecked Sendable {
             case .readCompleted(let slot, let generation, let failure):
                 guard core.isCurrent(slot: slot, generation: generation), let transfer = io[slot] else { continue }
                 readCompleted(transfer, failure: failure, now: now)
+            case .arrived:
+                arrivalsChanged(now: now)
             }
         }
     }
@@ -277,6 +285,8 @@ final class EngineThread: @unchecked Sendable {
         swap(&effects, &effectBuffers[level])
         // Every opening the core handed over was begun or refused (quinn-proto guards its
         // `Incoming` the same way): a place taken and never given back would be lost.
-        assert(level > 0 || core.openingsInFlight == 0, "an admitted opening was neither begun nor refused")
+        assert(
+            level > 0 || core.openingsInFlight == parkedOpenings.count,
+            "an admitted opening was neither begun, refused nor parked for the origin")
     }
 }

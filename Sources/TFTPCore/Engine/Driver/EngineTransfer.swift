@@ -16,6 +16,9 @@ final class EngineTransfer {
         /// The send buffer was full (EAGAIN): this waits for the socket to be writable, or
         /// is replaced by the machine's next send.
         case blocked(Pending)
+        /// The window's bytes have not landed yet (a file arriving from the origin): it goes
+        /// when they have, or is replaced by the machine's next send.
+        case awaiting(ServerTransfer.DataWindow)
     }
 
     /// What a full send buffer left behind. A plain value, like ``Sending``: the thread

@@ -109,6 +109,7 @@ public enum StatusPage {
 
         if !snapshot.machines.isEmpty { html += machines(snapshot.machines) }
         if snapshot.root != nil || !snapshot.configuration.isEmpty { html += served(snapshot) }
+        if let origin = snapshot.origin { html += Self.origin(origin) }
 
         html += "<h2>Recent transfers by client</h2>"
         if snapshot.recent.isEmpty {
@@ -207,6 +208,25 @@ public enum StatusPage {
             html += "</tr>"
         }
         return html + "</table>"
+    }
+
+    /// The origin (reachable or not, and why) and the cache (what it holds, how it serves).
+    static func origin(_ origin: OriginStatus) -> String {
+        var html = "<h2>Origin</h2><p id=\"origin\">\(escape(origin.url)): "
+        if origin.reachable {
+            html += "<span class=\"ok\">reachable</span>"
+        } else {
+            html += "<span class=\"bad\">unreachable"
+            if let error = origin.lastError, let at = origin.lastErrorAt {
+                html += " since \(clock(at)) (\(escape(error)))"
+            }
+            html += "</span>: cached files are served, missing ones refused"
+        }
+        html += "; \(origin.downloads) \(plural(origin.downloads, "download")) on the way.</p>"
+        html += "<p>Cache: \(origin.entries) \(plural(origin.entries, "file")), \(bytes(origin.bytes)) of "
+        html += "\(bytes(origin.limit)); since start \(origin.hits) served from it, \(origin.misses) fetched, "
+        html += "\(origin.staleServes) served stale, \(origin.evictions) evicted.</p>"
+        return html
     }
 
     /// A number of seconds with one decimal: `12.3`.

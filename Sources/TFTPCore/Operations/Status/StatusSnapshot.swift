@@ -60,6 +60,8 @@ public struct StatusSnapshot: Sendable, Equatable {
     public var configuration: [ConfigVersions.Version] = []
     /// The directory the root's path leads to.
     public var root: ConfigVersions.Root?
+    /// With `--origin`: the origin and the cache.
+    public var origin: OriginStatus?
 
     /// The JSON document of `/api/transfers`.
     public var json: String {
@@ -125,6 +127,27 @@ public struct StatusSnapshot: Sendable, Equatable {
                     $0.field("resolved", root.resolved)
                     $0.field("since", root.since)
                     $0.field("unreachable", root.unreachable)
+                }
+            }
+            $0.field("origin") { out in
+                guard let origin else { return out.null() }
+                out.object {
+                    $0.field("url", origin.url)
+                    $0.field("reachable", origin.reachable)
+                    $0.field("last_error", origin.lastError)
+                    $0.field("last_error_at", origin.lastErrorAt)
+                    $0.field("downloads", origin.downloads)
+                    $0.field("cache") { out in
+                        out.object {
+                            $0.field("entries", origin.entries)
+                            $0.field("bytes", origin.bytes)
+                            $0.field("limit", origin.limit)
+                            $0.field("hits", origin.hits)
+                            $0.field("misses", origin.misses)
+                            $0.field("stale_serves", origin.staleServes)
+                            $0.field("evictions", origin.evictions)
+                        }
+                    }
                 }
             }
             $0.field("configuration") {

@@ -33,11 +33,18 @@ public final class TransferBoard: Sendable {
     public let machines: MachineRegistry?
     /// The versions of the files read after start, and the root in use.
     public let versions: ConfigVersions?
+    /// With `--origin`: the origin's state and the cache's, asked when a page is.
+    private let originStatus = NIOLockedValueBox<(@Sendable () -> OriginStatus)?>(nil)
 
     public init(machines: MachineRegistry? = nil, versions: ConfigVersions? = nil) {
         startedAt = Self.wallClock()
         self.machines = machines
         self.versions = versions
+    }
+
+    /// Where the page asks for the origin's state (`--origin`).
+    public func showOrigin(_ status: @escaping @Sendable () -> OriginStatus) {
+        originStatus.withLockedValue { $0 = status }
     }
 
     /// Milliseconds since the epoch (the page shows wall-clock times).
@@ -87,7 +94,8 @@ public final class TransferBoard: Sendable {
                 recent: Self.ordered(state.finished, next: state.finishedNext),
                 refusals: Self.ordered(state.refusals, next: state.refusalsNext),
                 outcomes: state.outcomes, refused: state.refused, machines: machines?.machines ?? [],
-                configuration: versions?.versions ?? [], root: versions?.root)
+                configuration: versions?.versions ?? [], root: versions?.root,
+                origin: originStatus.withLockedValue { $0 }?())
         }
     }
 
