@@ -68,6 +68,7 @@ struct DaemonConfiguration {
             fitBlockSizeToMTU: transfer.maxBlksize == nil,
             inheritedSockets: inheritedSockets,
             threads: listen.threads ?? coreCount,
+            adaptiveThreads: listen.threads == nil,
             board: status == nil ? nil : TransferBoard(machines: service?.registry, versions: versions)
         )
         self.server.machines = service

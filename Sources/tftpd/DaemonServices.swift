@@ -21,13 +21,15 @@ struct DaemonServices {
     var privileges: PrivilegePlan
     var logger: Logger
 
-    /// Log lines on stderr in the chosen format; returns the daemon's logger.
+    /// The daemon's writer of log lines (its thread starts on first use).
+    static let logWriter = LogWriter()
+
+    /// Log lines on stderr in the chosen format, formatted and written in batches by
+    /// ``logWriter``'s thread; returns the daemon's logger.
     static func bootstrapLogging(level: Logger.Level, format: LogLineFormat) -> Logger {
+        let writer = logWriter
         LoggingSystem.bootstrap { label in
-            guard format == .text else { return LineLogHandler(format: format, level: level) }
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            LineLogHandler(format: format, level: level, label: label, writer: writer)
         }
         return Logger(label: "tftpd")
     }

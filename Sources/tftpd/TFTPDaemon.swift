@@ -66,6 +66,7 @@ struct TFTPDaemon: ParsableCommand {
             done.signal()
         }
         done.wait()
+        DaemonServices.logWriter.flush()
         try outcome.withLock { $0 }.get()
     }
 

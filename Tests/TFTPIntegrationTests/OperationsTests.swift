@@ -257,6 +257,9 @@ import Testing
         #expect(samples["tftp_transfer_duration_seconds_count"] == 4)
         #expect(samples["tftp_active_transfers"] == 0)
         #expect(samples["tftp_listener_drops_total"] == 0)
+        // Without --threads, one engine thread takes requests while it has room.
+        #expect(samples["tftp_engine_threads_active"] == 1)
+        #expect(samples[#"tftp_engine_busy_ratio{thread="0"}"#].map { (0...1).contains($0) } == true)
         #expect(samples[#"http_requests_total{status="200"}"#] == 1)
         #expect(samples[#"http_requests_total{status="404"}"#] == 1)
         let notFound = try ExternalTool.run(

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NIOCore
 import Testing
 
 @testable import TFTPCore
@@ -73,6 +74,15 @@ import Testing
         #expect(
             totals["outcomes"] as? [String: Int] == ["completed": 2, "size-probe": 1, "refused": 2])
         #expect(totals["refused"] as? [String: Int] == ["write-request": 1])
+
+        // The engine's threads: one per core, the first alone taking requests while it has
+        // room (docs/architecture.md, "Engine threads that pay for themselves").
+        let engine = try #require(json["engine"] as? [String: Any])
+        #expect(engine["threads"] as? Int == System.coreCount)
+        #expect(engine["active"] as? Int == 1)
+        #expect(engine["adaptive"] as? Bool == (System.coreCount > 1))
+        let busy = try #require(engine["busy"] as? [Double])
+        #expect(busy.count == System.coreCount && busy.allSatisfy { (0...1).contains($0) })
 
         let active = try #require(json["active"] as? [[String: Any]])
         #expect(active.count == 1)

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
@@ -22,7 +23,20 @@ int ctftp_open_beneath(int dirfd, const char *path, int flags, int no_symlinks);
 /// O_PATH, which Glibc's Swift overlay does not export without _GNU_SOURCE.
 int ctftp_o_path(void);
 
+/// fstat(2) as the system call itself. Glibc 2.36's fstat() is fstatat(fd, "", AT_EMPTY_PATH),
+/// which the kernel serves through a path lookup of the empty name: in a profile of 1 KB
+/// transfers it cost four times the plain call (docs/performance.md, "Per packet and per
+/// transfer").
+/// Returns 0, or -1 with errno set.
+int ctftp_fstat(int fd, struct stat *out);
+
 #if defined(__linux__)
+
+/// Steers a SO_REUSEPORT group's datagrams (`fd` is one of its sockets): with `first_only`
+/// non-zero every one goes to the group's first socket (a classic BPF program `ret #0`),
+/// otherwise the kernel spreads them by its hash again (`ret #0xffffffff`, no such socket).
+/// Returns 0, or -1 with errno set (EINVAL: `fd` is in no group).
+int ctftp_reuseport_steer(int fd, int first_only);
 
 /// The most datagrams one UDP_SEGMENT (GSO) message may carry on every kernel that has it.
 #define CTFTP_GSO_MAX_SEGMENTS 64

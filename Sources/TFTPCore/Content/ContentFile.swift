@@ -62,7 +62,7 @@ public final class ContentFile: Sendable {
     /// time was set back) counts as a change.
     public func isUnchanged() -> Bool {
         var info = stat()
-        guard fstat(descriptor, &info) == 0 else { return false }
+        guard ctftp_fstat(descriptor, &info) == 0 else { return false }
         let now = Identity(info)
         guard now.size == identity.size, now.modified == identity.modified else { return false }
         return now.changed == identity.changed || UInt64(info.st_nlink) != links

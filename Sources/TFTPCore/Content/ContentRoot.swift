@@ -183,7 +183,7 @@ public final class ContentRoot: Sendable {
     private func openAndStat(_ name: RequestPath) throws(ContentError) -> Opened {
         let descriptor = try openDescriptor(name.relativePath)
         var info = stat()
-        guard fstat(descriptor.raw, &info) == 0 else { throw .io(errno: errno) }
+        guard ctftp_fstat(descriptor.raw, &info) == 0 else { throw .io(errno: errno) }
         return Opened(descriptor: descriptor, info: info)
     }
 

@@ -46,16 +46,60 @@ struct HTTPRequestRecord {
                 address: address, mac: mac)
         }
         guard reports.logsRequests else { return }
-        var metadata: Logger.Metadata = [
-            "client": "\(remote?.display ?? "?")",
-            "method": "\(method.rawValue)",
-            "target": "\(target.prefix(256))",
-            "status": "\(status.code)",
-            "bytes": "\(bodyBytes)",
-            "duration_ms": "\(Double((NIODeadline.now() - started).nanoseconds / 10_000) / 100)",
-        ]
-        if let error { metadata["error"] = "\(error)" }
-        if let range { metadata["range"] = "\(range.prefix(64))" }
+        let duration = (NIODeadline.now() - started).nanoseconds
+        let errorText = error.map { "\($0)" }
+        // With the daemon's log writer, the line's fields are made on its thread.
+        if let handler = reports.logger.handler as? LineLogHandler, let writer = handler.writer {
+            let line = Line(
+                record: self, status: status.code, bodyBytes: bodyBytes, nanoseconds: duration, error: errorText)
+            return writer.later(handler) {
+                LogRecord(level: .info, message: "request", source: "TFTPCore", fields: line.fields)
+            }
+        }
+        var metadata: Logger.Metadata = [:]
+        for (key, value) in Line(
+            record: self, status: status.code, bodyBytes: bodyBytes, nanoseconds: duration, error: errorText
+        ).fields {
+            metadata[key] = .string(value)
+        }
         reports.logger.info("request", metadata: metadata)
+    }
+
+    /// The access-log line's values, taken when the answer went out.
+    struct Line: Sendable {
+        var method: String
+        var target: String
+        var range: String?
+        var remote: SocketAddress?
+        var status: UInt
+        var bodyBytes: Int64
+        var nanoseconds: Int64
+        var error: String?
+
+        init(record: HTTPRequestRecord, status: UInt, bodyBytes: Int64, nanoseconds: Int64, error: String?) {
+            method = record.method.rawValue
+            target = record.target
+            range = record.range
+            remote = record.remote
+            self.status = status
+            self.bodyBytes = bodyBytes
+            self.nanoseconds = nanoseconds
+            self.error = error
+        }
+
+        /// In name order.
+        var fields: [(key: String, value: String)] {
+            var fields: [(key: String, value: String)] = []
+            fields.reserveCapacity(8)
+            fields.append(("bytes", String(bodyBytes)))
+            fields.append(("client", remote?.display ?? "?"))
+            fields.append(("duration_ms", "\(Double(nanoseconds / 10_000) / 100)"))
+            if let error { fields.append(("error", error)) }
+            fields.append(("method", method))
+            if let range { fields.append(("range", String(range.prefix(64)))) }
+            fields.append(("status", String(status)))
+            fields.append(("target", String(target.prefix(256))))
+            return fields
+        }
     }
 }

@@ -1,16 +1,23 @@
 import Glibc
 import Logging
 
-/// Writes each event as one ``LogLineFormat`` line to stderr with a single write(2), so
-/// lines from different threads never interleave.
+/// Writes each event as one ``LogLineFormat`` line to stderr. With a ``LogWriter`` (the
+/// daemon's), the line is formatted and written by the writer's thread in a batch; without
+/// one, at once with a single write(2). Either way lines from different threads never
+/// interleave.
 public struct LineLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
-    private let format: LogLineFormat
+    let format: LogLineFormat
+    let label: String
+    /// Where lines go to be formatted and written; nil: written by the caller.
+    public let writer: LogWriter?
 
-    public init(format: LogLineFormat, level: Logger.Level) {
+    public init(format: LogLineFormat, level: Logger.Level, label: String = "", writer: LogWriter? = nil) {
         self.format = format
         self.logLevel = level
+        self.label = label
+        self.writer = writer
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -19,14 +26,10 @@ public struct LineLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { $1 } }
-        if let error = event.error { merged["error"] = "\(error)" }
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var line = format.line(
-            time: (Int(now.tv_sec), Int(now.tv_nsec)), level: event.level, message: event.message.description,
-            metadata: merged)
+        if let writer { return writer.enqueue(event, handler: self) }
+        var line = ""
+        var stamps = LogStamps()
+        format.append(record(for: event), time: LogWriter.now(), label: label, to: &line, stamps: &stamps)
         line += "\n"
         line.withUTF8 { bytes in
             var offset = 0
@@ -36,5 +39,15 @@ public struct LineLogHandler: LogHandler {
                 offset += written
             }
         }
+    }
+
+    /// What the event's line says: the handler's metadata under the event's, and its error.
+    func record(for event: LogEvent) -> LogRecord {
+        var merged = event.metadata ?? [:]
+        if !metadata.isEmpty { merged.merge(metadata) { explicit, _ in explicit } }
+        if let error = event.error { merged["error"] = "\(error)" }
+        return LogRecord(
+            level: event.level, message: event.message.description, source: event.source, metadata: merged,
+            format: format)
     }
 }

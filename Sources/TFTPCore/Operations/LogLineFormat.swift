@@ -1,40 +1,113 @@
 import Glibc
 import Logging
 
-/// `--log-format`: how one log line is written. `text` is swift-log's own stream format;
-/// `logfmt` and `json` are for log collectors (Loki, Vector, journald's JSON mode): one
-/// line per event, time first, then level, message and the metadata in key order.
+/// `--log-format`: how one log line is written. `text` is swift-log's own stream format
+/// (its `StreamLogHandler`'s layout, kept to the character); `logfmt` and `json` are for log
+/// collectors (Loki, Vector, journald's JSON mode): one line per event, time first, then
+/// level, message and the metadata in key order.
 public enum LogLineFormat: String, CaseIterable, Sendable {
     case text, logfmt, json
 
     /// The line for one event, without the newline. `time` is seconds and nanoseconds
-    /// since the epoch (UTC).
+    /// since the epoch (UTC). `label` and `source` (the logging module) appear in `text`
+    /// lines only.
     public func line(
-        time: (seconds: Int, nanoseconds: Int), level: Logger.Level, message: String, metadata: Logger.Metadata
+        time: (seconds: Int, nanoseconds: Int), level: Logger.Level, message: String, metadata: Logger.Metadata,
+        label: String = "", source: String = ""
     ) -> String {
-        let fields =
-            [("ts", Self.timestamp(time)), ("level", level.rawValue), ("msg", message)]
-            + metadata.sorted { $0.key < $1.key }.map { ($0.key, Self.flatten($0.value)) }
+        var out = ""
+        var stamps = LogStamps()
+        append(
+            LogRecord(level: level, message: message, source: source, metadata: metadata, format: self),
+            time: timespec(tv_sec: time.seconds, tv_nsec: time.nanoseconds), label: label, to: &out, stamps: &stamps)
+        return out
+    }
+
+    /// Appends the record's line (without the newline) to `out`; `stamps` keeps the last
+    /// second's time text, so a batch of lines formats the clock once a second.
+    func append(
+        _ record: LogRecord, time: timespec, label: String, to out: inout String, stamps: inout LogStamps
+    ) {
         switch self {
+        case .text:
+            // `2026-12-06T22:15:02+0000 info tftpd: bytes=1024 client=127.0.0.1:40000 [TFTPCore] transfer`:
+            // local time to the second, level, label, the fields in key order, the source
+            // module in brackets, the message — swift-log's `StreamLogHandler` line, which
+            // operators' scripts have read since the first release.
+            out += stamps.local(Int(time.tv_sec))
+            out += " "
+            out += record.level.rawValue
+            if !label.isEmpty { out += " " + label }
+            out += ":"
+            for (key, value) in record.fields {
+                out += " "
+                out += key
+                out += "="
+                out += value
+            }
+            out += " ["
+            out += record.source
+            out += "] "
+            out += record.message
+        case .logfmt:
+            out += "ts="
+            out += stamps.utc(Int(time.tv_sec), milliseconds: Int(time.tv_nsec) / 1_000_000)
+            out += " level="
+            out += record.level.rawValue
+            out += " msg="
+            out += Self.logfmtValue(record.message)
+            for (key, value) in record.fields {
+                out += " "
+                out += Self.logfmtKey(key)
+                out += "="
+                out += Self.logfmtValue(value)
+            }
         case .json:
-            return "{" + fields.map { "\(Self.jsonString($0.0)):\(Self.jsonString($0.1))" }.joined(separator: ",") + "}"
-        case .logfmt, .text:
-            return fields.map { "\(Self.logfmtKey($0.0))=\(Self.logfmtValue($0.1))" }.joined(separator: " ")
+            out += "{\"ts\":\""
+            out += stamps.utc(Int(time.tv_sec), milliseconds: Int(time.tv_nsec) / 1_000_000)
+            out += "\",\"level\":\""
+            out += record.level.rawValue
+            out += "\",\"msg\":"
+            out += Self.jsonString(record.message)
+            for (key, value) in record.fields {
+                out += ","
+                out += Self.jsonString(key)
+                out += ":"
+                out += Self.jsonString(value)
+            }
+            out += "}"
+        }
+    }
+
+    /// Local time as `strftime("%Y-%m-%dT%H:%M:%S%z")`.
+    static func localTimestamp(_ seconds: Int) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        guard localtime_r(&time, &parts) != nil else { return "<unknown>" }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer in
+            let count = strftime(buffer.baseAddress!, 64, "%Y-%m-%dT%H:%M:%S%z", &parts)
+            return String(
+                decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), as: UTF8.self)
         }
     }
 
     /// RFC 3339 in UTC with milliseconds: 2026-11-23T08:15:02.117Z.
     static func timestamp(_ time: (seconds: Int, nanoseconds: Int)) -> String {
-        var seconds = time_t(time.seconds)
+        var stamps = LogStamps()
+        return stamps.utc(time.seconds, milliseconds: time.nanoseconds / 1_000_000)
+    }
+
+    /// `2026-11-23T08:15:02` (UTC), the part of ``timestamp(_:)`` that changes once a second.
+    static func utcSeconds(_ seconds: Int) -> String {
+        var time = time_t(seconds)
         var parts = tm()
-        gmtime_r(&seconds, &parts)
+        gmtime_r(&time, &parts)
         func pad(_ value: Int32, _ width: Int) -> String {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + "\(pad(Int32(time.nanoseconds / 1_000_000), 3))Z"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))"
     }
 
     static func flatten(_ value: Logger.MetadataValue) -> String {

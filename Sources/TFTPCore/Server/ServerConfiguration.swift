@@ -34,6 +34,12 @@ public struct ServerConfiguration: Sendable {
     /// Engine threads (`--threads`): each reads its own socket of every listen address and
     /// runs the transfers it admitted. Default: the cores this process may run on.
     public var threads: Int
+    /// Whether the engine chooses how many of ``threads`` take new requests by their load
+    /// (`tftpd` without `--threads`; docs/architecture.md, "Engine threads that pay for
+    /// themselves"). Otherwise, and always in single-port mode (where a client's ACKs come to
+    /// the listening sockets, and must keep reaching their transfer's thread), every thread
+    /// always takes its share.
+    public var adaptiveThreads: Bool
     /// Bytes of DATA packets each transfer reads ahead with one preadv (a whole window when
     /// that is more). Per transfer, so 1000 lockstep transfers hold 16 MiB at the default.
     public var readAheadBytes: Int
@@ -59,6 +65,7 @@ public struct ServerConfiguration: Sendable {
         fitBlockSizeToMTU: Bool = false,
         inheritedSockets: [CInt] = [],
         threads: Int = System.coreCount,
+        adaptiveThreads: Bool = false,
         readAheadBytes: Int = 16 * 1024,
         board: TransferBoard? = nil
     ) {
@@ -76,6 +83,7 @@ public struct ServerConfiguration: Sendable {
         self.fitBlockSizeToMTU = fitBlockSizeToMTU
         self.inheritedSockets = inheritedSockets
         self.threads = max(1, threads)
+        self.adaptiveThreads = adaptiveThreads
         self.readAheadBytes = max(0, readAheadBytes)
         self.board = board
     }

@@ -38,6 +38,10 @@ public struct TFTPServer: Service {
         let threadCount = max(1, configuration.threads)
         var perThread: [[EngineListener]] = Array(repeating: [], count: threadCount)
         var addresses: [(local: PeerAddress, mtu: Int?)] = []
+        // The first thread's socket of each address's SO_REUSEPORT group (steering, ``EngineLoad``).
+        // Never in single-port mode: there a client's ACKs reach the listening sockets too,
+        // and steering them elsewhere would part them from their transfer's thread.
+        var steered: [Int32] = []
         do {
             // A socket handed over by systemd cannot be cloned: one thread reads it.
             for (index, descriptor) in configuration.inheritedSockets.enumerated() {
@@ -50,6 +54,7 @@ public struct TFTPServer: Service {
             }
             for address in configuration.listen {
                 let (local, mtu, descriptors) = try bind(address, count: threadCount)
+                if descriptors.count > 1 { steered.append(descriptors[0]) }
                 for (thread, descriptor) in descriptors.enumerated() {
                     perThread[thread].append(EngineListener(descriptor: descriptor, local: local, mtu: mtu))
                 }
@@ -79,7 +84,9 @@ public struct TFTPServer: Service {
                     logger: logger, metrics: metrics, readAheadBytes: configuration.readAheadBytes,
                     socketPoolCapacity: poolCapacity, board: configuration.board,
                     deferEveryRead: getenv("TFTPD_TEST_COLD_READS") != nil),
-                maxTransfers: configuration.maxTransfers, maxPerClient: configuration.maxPerClient)
+                maxTransfers: configuration.maxTransfers, maxPerClient: configuration.maxPerClient,
+                adaptive: configuration.adaptiveThreads && !configuration.singlePort && used.count == threadCount,
+                steered: steered)
         } catch {
             for listeners in perThread { for listener in listeners { close(listener.descriptor) } }
             throw error
@@ -88,6 +95,7 @@ public struct TFTPServer: Service {
             var metadata: Logger.Metadata = [
                 "address": "\(local.display)", "root": "\(configuration.root)",
                 "max_blksize": "\(configuration.transfer.limits.maxBlockSize)", "threads": "\(used.count)",
+                "threads_active": "\(engine.load.adaptive ? "by load" : "all")",
             ]
             if let mtu {
                 metadata["mtu"] = "\(mtu)"

@@ -4,7 +4,7 @@ import NIOCore
 /// What is known of a transfer when it ends: the one log line per transfer and its metrics.
 /// The client's address becomes text here, once per transfer, and only when the line is
 /// written at the logger's level.
-struct TransferReport {
+struct TransferReport: Sendable {
     var client: PeerAddress
     var request: Request
     var outcome: ServerTransfer.Outcome
@@ -30,24 +30,45 @@ struct TransferReport {
         }
     }
 
+    /// The transfer's line at its level. With the daemon's ``LogWriter`` behind `logger`, the
+    /// line's fields are made on the writer's thread: the engine thread only queues the report.
     func log(to logger: Logger) {
         let level = level
         guard logger.logLevel <= level else { return }
-        var metadata: Logger.Metadata = [
-            "client": "\(client.display)",
-            "file": "\(request.printableFilename)",
-            "mode": "\(request.mode.rawValue)",
-            "bytes": "\(statistics.bytesAcknowledged)",
-            "duration_ms": "\(Double(duration.nanoseconds) / 1_000_000)",
-            "retransmits": "\(statistics.retransmits)",
-        ]
-        if !request.options.isEmpty {
-            metadata["requested"] = "\(request.options.map { "\($0.name)=\($0.value)" }.joined(separator: ","))"
-            metadata["options"] = "\(options.acknowledged.map { "\($0.name)=\($0.value)" }.joined(separator: ","))"
+        if let handler = logger.handler as? LineLogHandler, let writer = handler.writer {
+            return writer.later(handler) {
+                LogRecord(level: level, message: "transfer", source: "TFTPCore", fields: fields)
+            }
         }
-        metadata["outcome"] = "\(label)"
-        if let error = errorText { metadata["error"] = "\(error)" }
         logger.log(level: level, "transfer", metadata: metadata)
+    }
+
+    /// The line's fields, in name order.
+    var fields: [(key: String, value: String)] {
+        var fields: [(key: String, value: String)] = []
+        fields.reserveCapacity(10)
+        fields.append(("bytes", String(statistics.bytesAcknowledged)))
+        fields.append(("client", client.display))
+        fields.append(("duration_ms", "\(Double(duration.nanoseconds) / 1_000_000)"))
+        if let error = errorText { fields.append(("error", error)) }
+        fields.append(("file", request.printableFilename))
+        fields.append(("mode", request.mode.rawValue))
+        if !request.options.isEmpty {
+            fields.append(("options", options.acknowledged.map { "\($0.name)=\($0.value)" }.joined(separator: ",")))
+        }
+        fields.append(("outcome", label))
+        if !request.options.isEmpty {
+            fields.append(("requested", request.options.map { "\($0.name)=\($0.value)" }.joined(separator: ",")))
+        }
+        fields.append(("retransmits", String(statistics.retransmits)))
+        return fields
+    }
+
+    /// The line's fields as swift-log metadata.
+    var metadata: Logger.Metadata {
+        var metadata: Logger.Metadata = [:]
+        for (key, value) in fields { metadata[key] = .string(value) }
+        return metadata
     }
 
     /// The outcome's name (``ServerTransfer/Outcome/label``).

@@ -12,6 +12,19 @@ import Testing
         #expect(LogLineFormat.timestamp((0, 0)) == "1970-01-01T00:00:00.000Z")
     }
 
+    @Test func textIsSwiftLogsStreamLayout() {
+        let line = LogLineFormat.text.line(
+            time: time, level: .info, message: "transfer", metadata: ["file": "a b", "bytes": "42"], label: "tftpd",
+            source: "TFTPCore")
+        // The local time to the second and its offset, then what StreamLogHandler writes.
+        let stamp = LogLineFormat.localTimestamp(time.seconds)
+        #expect(stamp.count == 24 && stamp.dropFirst(10).hasPrefix("T"))
+        #expect(line == stamp + " info tftpd: bytes=42 file=a b [TFTPCore] transfer")
+        let bare = LogLineFormat.text.line(
+            time: time, level: .notice, message: "stopped", metadata: [:], label: "tftpd", source: "TFTPCore")
+        #expect(bare == stamp + " notice tftpd: [TFTPCore] stopped")
+    }
+
     @Test func logfmtQuotesOnlyWhatNeedsIt() {
         let line = LogLineFormat.logfmt.line(
             time: time, level: .notice, message: "transfer",

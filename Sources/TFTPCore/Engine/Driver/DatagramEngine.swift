@@ -8,26 +8,34 @@ import NIOCore
 /// cut short (``abort()``).
 final class DatagramEngine: Sendable {
     let registry: TransferRegistry
+    /// How busy each thread is, and where new requests go.
+    let load: EngineLoad
     private let mailboxes: [EngineMailbox]
     private let threads: [EngineThread]
     private let reads: BlockingReadPool
     private let state = NIOLockedValueBox<(running: Int, continuation: CheckedContinuation<Void, Never>?)>((0, nil))
 
     /// One thread per element of `listeners` (the listening sockets that thread reads).
+    /// `steered`: the first thread's socket of each SO_REUSEPORT group; with `adaptive` the
+    /// engine sends new requests to the first thread until it is busy (``EngineLoad``).
     init(
-        listeners: [[EngineListener]], settings: EngineSettings, maxTransfers: Int, maxPerClient: Int
+        listeners: [[EngineListener]], settings: EngineSettings, maxTransfers: Int, maxPerClient: Int,
+        adaptive: Bool = false, steered: [Int32] = []
     ) throws(UDPSocket.Failure) {
         var mailboxes: [EngineMailbox] = []
         for _ in listeners { mailboxes.append(try EngineMailbox()) }
         let registry = TransferRegistry(
             maxTransfers: maxTransfers, maxPerClient: maxPerClient, metrics: settings.metrics, mailboxes: mailboxes)
         let reads = BlockingReadPool(threads: 4)
+        let load = EngineLoad(
+            threads: listeners.count, adaptive: adaptive, steered: steered, now: NIODeadline.now().uptimeNanoseconds)
         var threads: [EngineThread] = []
         do {
             for (index, own) in listeners.enumerated() {
                 threads.append(
                     try EngineThread(
-                        listeners: own, settings: settings, registry: registry, mailbox: mailboxes[index], reads: reads)
+                        index: index, listeners: own, settings: settings, registry: registry,
+                        mailbox: mailboxes[index], reads: reads, load: load)
                 )
             }
         } catch {
@@ -35,6 +43,7 @@ final class DatagramEngine: Sendable {
             throw error
         }
         self.registry = registry
+        self.load = load
         self.mailboxes = mailboxes
         self.threads = threads
         self.reads = reads

@@ -27,6 +27,9 @@ final class EngineThread: @unchecked Sendable {
     typealias Effect = Core.Effect
 
     let mailbox: EngineMailbox
+    /// Which of the engine's threads this is (0: the one that samples the load and steers).
+    let index: Int
+    let load: EngineLoad
     /// Where reads that would wait for the device go.
     let reads: BlockingReadPool
     let settings: EngineSettings
@@ -98,11 +101,13 @@ final class EngineThread: @unchecked Sendable {
     #endif
 
     init(
-        listeners: [EngineListener], settings: EngineSettings, registry: TransferRegistry, mailbox: EngineMailbox,
-        reads: BlockingReadPool
+        index: Int, listeners: [EngineListener], settings: EngineSettings, registry: TransferRegistry,
+        mailbox: EngineMailbox, reads: BlockingReadPool, load: EngineLoad
     )
         throws(UDPSocket.Failure)
     {
+        self.index = index
+        self.load = load
         let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epoll >= 0 else { throw UDPSocket.Failure(operation: "epoll_create1", errno: errno) }
         self.epoll = epoll
@@ -157,8 +162,19 @@ final class EngineThread: @unchecked Sendable {
     /// Runs until told to stop; then closes its listeners and whatever is left.
     func run() {
         owner.withLockedValue { $0 = pthread_self() }
+        // The time this thread woke; the time until it sleeps again is its busy time.
+        var woke = NIODeadline.now().uptimeNanoseconds
+        var nextSample = woke + EngineLoad.sampleInterval
         while running {
-            let count = epoll_wait(epoll, events, Int32(Self.maxEvents), timeout(now: .now()))
+            let before = NIODeadline.now()
+            load.add(busy: before.uptimeNanoseconds &- woke, thread: index)
+            if index == 0, before.uptimeNanoseconds >= nextSample {
+                nextSample = load.sample(now: before.uptimeNanoseconds)
+            }
+            let sampleDue: UInt64? = index == 0 && load.wantsSamples ? nextSample : nil
+            let count = epoll_wait(epoll, events, Int32(Self.maxEvents), timeout(now: before, alsoAt: sampleDue))
+            let now = NIODeadline.now()
+            woke = now.uptimeNanoseconds
             if count < 0 {
                 if errno == EINTR { continue }
                 settings.logger.critical(
@@ -166,9 +182,8 @@ final class EngineThread: @unchecked Sendable {
                     metadata: ["error": "\(UDPSocket.Failure(operation: "epoll_wait", errno: errno))"])
                 break
             }
-            let now = NIODeadline.now()
-            for index in 0..<Int(count) {
-                let event = events + index
+            for ready in 0..<Int(count) {
+                let event = events + ready
                 dispatch(EpollTag(rawValue: ctftp_epoll_data(event)), flags: ctftp_epoll_events(event), now: now)
             }
             let after = NIODeadline.now()
@@ -187,10 +202,11 @@ final class EngineThread: @unchecked Sendable {
     }
 
     /// Milliseconds `epoll_wait` may sleep: until the earliest deadline (the core's, a
-    /// farewell's, the next look at the listeners' drop counts), rounded up.
-    func timeout(now: NIODeadline) -> Int32 {
+    /// farewell's, the next look at the listeners' drop counts, the next look at the load
+    /// when it is due without traffic), rounded up.
+    func timeout(now: NIODeadline, alsoAt extra: UInt64? = nil) -> Int32 {
         let current = now.uptimeNanoseconds
-        var wake = core.nextDeadline ?? UInt64.max
+        var wake = min(core.nextDeadline ?? UInt64.max, extra ?? UInt64.max)
         if listenersReadSinceCheck { wake = min(wake, dropsCheckedAt + 1_000_000_000) }
         for farewell in farewells { wake = min(wake, farewell.deadline) }
         guard wake != UInt64.max else { return -1 }

@@ -74,6 +74,11 @@ struct JSONWriter {
         text += value.isFinite ? String(value) : "null"
     }
 
+    /// A number rounded to three decimals, where a value would go.
+    mutating func value(_ number: Double) {
+        text += number.isFinite ? String((number * 1000).rounded() / 1000) : "null"
+    }
+
     /// A string, escaped as the JSON log lines escape theirs (RFC 8259 §7).
     mutating func string(_ value: String) {
         text += LogLineFormat.jsonString(value)

@@ -110,6 +110,7 @@ public enum StatusPage {
         if !snapshot.machines.isEmpty { html += machines(snapshot.machines) }
         if snapshot.root != nil || !snapshot.configuration.isEmpty { html += served(snapshot) }
         if let origin = snapshot.origin { html += Self.origin(origin) }
+        if let engine = snapshot.engine { html += Self.engine(engine) }
 
         html += "<h2>Recent transfers by client</h2>"
         if snapshot.recent.isEmpty {
@@ -208,6 +209,16 @@ public enum StatusPage {
             html += "</tr>"
         }
         return html + "</table>"
+    }
+
+    /// The engine threads: how many take new requests, and how busy each one is.
+    static func engine(_ engine: StatusSnapshot.Engine) -> String {
+        let busy = engine.busy.enumerated().map { "thread \($0.offset) \(Int(($0.element * 100).rounded()))%" }
+        var html = "<h2>Engine</h2><p id=\"engine\">\(engine.active) of \(engine.threads) "
+        html += "\(plural(engine.threads, "thread")) taking new requests"
+        html += engine.adaptive ? " (chosen by load)" : ""
+        html += "; busy: \(busy.joined(separator: ", ")).</p>"
+        return html
     }
 
     /// The origin (reachable or not, and why) and the cache (what it holds, how it serves).

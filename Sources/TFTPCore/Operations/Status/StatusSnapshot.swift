@@ -43,6 +43,16 @@ public struct StatusSnapshot: Sendable, Equatable {
         public var at: Int64
     }
 
+    /// The TFTP engine's threads: how many, how many take new requests, how busy each is.
+    public struct Engine: Sendable, Equatable {
+        public var threads: Int
+        public var active: Int
+        /// Whether the engine chooses `active` itself (no `--threads`).
+        public var adaptive: Bool
+        /// Each thread's busy fraction (time outside `epoll_wait`) since the last look.
+        public var busy: [Double]
+    }
+
     public var now: Int64
     public var startedAt: Int64
     /// Longest-running first.
@@ -62,6 +72,8 @@ public struct StatusSnapshot: Sendable, Equatable {
     public var root: ConfigVersions.Root?
     /// With `--origin`: the origin and the cache.
     public var origin: OriginStatus?
+    /// The engine's threads, once it runs.
+    public var engine: Engine?
 
     /// The JSON document of `/api/transfers`.
     public var json: String {
@@ -127,6 +139,15 @@ public struct StatusSnapshot: Sendable, Equatable {
                     $0.field("resolved", root.resolved)
                     $0.field("since", root.since)
                     $0.field("unreachable", root.unreachable)
+                }
+            }
+            $0.field("engine") { out in
+                guard let engine else { return out.null() }
+                out.object {
+                    $0.field("threads", engine.threads)
+                    $0.field("active", engine.active)
+                    $0.field("adaptive", engine.adaptive)
+                    $0.field("busy") { $0.array(engine.busy) { fraction, out in out.value(fraction) } }
                 }
             }
             $0.field("origin") { out in

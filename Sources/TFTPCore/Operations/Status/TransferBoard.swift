@@ -87,6 +87,7 @@ public final class TransferBoard: Sendable {
     public func snapshot() async -> StatusSnapshot {
         let engine = state.withLockedValue { $0.engine }
         let active = await engine?.activeTransfers() ?? []
+        let load = engine?.load.status(now: NIODeadline.now().uptimeNanoseconds)
         return state.withLockedValue { state in
             StatusSnapshot(
                 now: Self.wallClock(), startedAt: startedAt,
@@ -95,7 +96,7 @@ public final class TransferBoard: Sendable {
                 refusals: Self.ordered(state.refusals, next: state.refusalsNext),
                 outcomes: state.outcomes, refused: state.refused, machines: machines?.machines ?? [],
                 configuration: versions?.versions ?? [], root: versions?.root,
-                origin: originStatus.withLockedValue { $0 }?())
+                origin: originStatus.withLockedValue { $0 }?(), engine: load)
         }
     }
 

@@ -25,7 +25,7 @@ import Testing
                 + #""active":[{"client":"192.0.2.1:1","file":"a\"b\\c\n\u0001","requested":"tsize=0","granted":"tsize=9","bytes":3,"size":9,"elapsed_ms":7,"retransmits":1,"state":"waiting"}],"#
                 + #""recent":[{"client":"192.0.2.2:2","file":"k","requested":"","granted":"","outcome":"completed","error":null,"bytes":4,"duration_ms":2.5,"retransmits":0,"ended_at":4}],"#
                 + #""refusals":[{"client":"192.0.2.3:3","reason":"busy","at":3}],"machines":[],"root":null,"#
-                + #""origin":null,"configuration":[]}"#)
+                + #""engine":null,"origin":null,"configuration":[]}"#)
     }
 
     /// With `--machines`: each machine, what is known of it, and its timeline.
@@ -48,7 +48,7 @@ import Testing
                 #""machines":[{"mac":"52:54:00:00:00:01","ip":null,"arch":"efi-x64","uuid":null,"hostname":null,"#
                     + #""profile":"alpha","events":[{"at":2,"kind":"dhcp","subject":"offer (port 67)","result":"pxe: ipxe.efi","#
                     + #""succeeded":true,"normal":false,"verdict":"succeeded"},{"at":3,"kind":"tftp","subject":"ipxe.efi","result":"size-probe","#
-                    + #""succeeded":true,"normal":true,"verdict":"expected"}]}],"root":null,"origin":null,"#
+                    + #""succeeded":true,"normal":true,"verdict":"expected"}]}],"root":null,"engine":null,"origin":null,"#
                     + #""configuration":[]}"#))
         let page = StatusPage.fragment(snapshot)
         #expect(page.contains("52:54:00:00:00:01 · efi-x64 · profile alpha"))
@@ -67,7 +67,7 @@ import Testing
         ]
         #expect(
             snapshot.json.hasSuffix(
-                #""root":{"path":"/srv/tftp","resolved":"/srv/releases/v2","since":4,"unreachable":null},"origin":null,"#
+                #""root":{"path":"/srv/tftp","resolved":"/srv/releases/v2","since":4,"unreachable":null},"engine":null,"origin":null,"#
                     + #""configuration":[{"file":"machines","paths":["/etc/tftpd/machines.yaml"],"sha256":""#
                     + String(repeating: "ab", count: 32)
                     + #"","bytes":120,"loaded_at":3,"last_failure":"machines.yaml:7: unknown key","last_failure_at":4}]}"#
@@ -94,5 +94,14 @@ import Testing
         let page = StatusPage.fragment(snapshot)
         #expect(page.contains("https://boot.example/releases"))
         #expect(page.contains("connection refused"))
+    }
+
+    @Test func engineThreadsAndTheirLoad() {
+        var snapshot = StatusSnapshot(
+            now: 5, startedAt: 1, active: [], recent: [], refusals: [], outcomes: [:], refused: [:])
+        snapshot.engine = StatusSnapshot.Engine(threads: 2, active: 1, adaptive: true, busy: [0.8754, 0.0012])
+        #expect(snapshot.json.contains(#""engine":{"threads":2,"active":1,"adaptive":true,"busy":[0.875,0.001]}"#))
+        let page = StatusPage.fragment(snapshot)
+        #expect(page.contains("1 of 2 threads taking new requests (chosen by load); busy: thread 0 88%, thread 1 0%."))
     }
 }
