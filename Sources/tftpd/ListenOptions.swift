@@ -14,7 +14,7 @@ struct ListenOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "TFTP engine threads, each with its own socket per listen address; all of them take requests. Default: one per core, the second and later taking requests only while the first is busy.",
+            "TFTP engine threads, each with its own socket per listen address; all of them take requests. Default: one per core, the others taking requests only while the first is saturated and a core is free.",
             valueName: "n"
         )
     )
