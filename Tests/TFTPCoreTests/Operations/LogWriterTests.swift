@@ -6,6 +6,14 @@ import Testing
 @testable import TFTPCore
 
 @Suite struct LogWriterTests {
+    /// A pipe whose read end does not block: [read, write].
+    private func pipeEnds() throws -> [Int32] {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        _ = fcntl(ends[0], F_SETFL, O_NONBLOCK)
+        return ends
+    }
+
     /// Everything written to the pipe's read end so far.
     private func drain(_ descriptor: Int32) -> String {
         var bytes: [UInt8] = []
@@ -19,9 +27,7 @@ import Testing
     }
 
     @Test func linesFromManyThreadsArriveWholeAndInOrderAfterAFlush() throws {
-        var ends: [Int32] = [0, 0]
-        try #require(pipe(&ends) == 0)
-        _ = fcntl(ends[0], F_SETFL, O_NONBLOCK)
+        let ends = try pipeEnds()
         defer {
             close(ends[0])
             close(ends[1])
@@ -44,9 +50,7 @@ import Testing
     }
 
     @Test func anEventMadeLaterKeepsTheTimeItWasLogged() throws {
-        var ends: [Int32] = [0, 0]
-        try #require(pipe(&ends) == 0)
-        _ = fcntl(ends[0], F_SETFL, O_NONBLOCK)
+        let ends = try pipeEnds()
         defer {
             close(ends[0])
             close(ends[1])

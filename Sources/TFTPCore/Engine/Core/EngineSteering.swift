@@ -43,11 +43,14 @@ public struct EngineSteering: Sendable, Equatable {
     /// How long a reason to concentrate must last (nanoseconds).
     public var calm: UInt64 = 2_000_000_000
 
-    public private(set) var mode: Mode = .concentrated
+    public private(set) var mode: Mode
     private var saturatedLooks = 0
     private var reasonSince: UInt64?
 
-    public init() {}
+    /// Concentrated unless told: an engine that cannot steer is spread for good.
+    public init(mode: Mode = .concentrated) {
+        self.mode = mode
+    }
 
     /// One look: each thread's busy fraction over the interval from `start` to `now`
     /// (nanoseconds of a monotonic clock), and the cores the engine could have used over it

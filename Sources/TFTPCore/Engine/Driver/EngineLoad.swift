@@ -27,10 +27,8 @@ final class EngineLoad: Sendable {
         var at: UInt64
         var busy: [UInt64]
         var fractions: [Double]
-        /// The host's CPUs then (nil: unknown), and the cores left over for the engine since
-        /// the look before.
+        /// The host's CPUs then (nil: unknown).
         var host: HostCPU?
-        var available: Double?
     }
 
     static let sampleInterval: UInt64 = 100_000_000
@@ -63,12 +61,8 @@ final class EngineLoad: Sendable {
         let steers = adaptive && threads > 1 && !steered.isEmpty && Self.steer(steered, firstOnly: true)
         if adaptive && threads > 1 && !steers { _ = Self.steer(steered, firstOnly: false) }
         self.adaptive = steers
-        var steering = EngineSteering()
-        if !steers {
-            _ = steering.sample(busy: [1, 1], available: nil, start: now, now: now)
-            _ = steering.sample(busy: [1, 1], available: nil, start: now, now: now)
-        }
-        spread.store(steering.mode == .spread, ordering: .relaxed)
+        let steering = EngineSteering(mode: steers ? .concentrated : .spread)
+        spread.store(!steers, ordering: .relaxed)
         let first = Sample(
             at: now, busy: Array(repeating: 0, count: threads), fractions: [], host: steers ? host() : nil)
         state = Mutex((steering, first))
@@ -104,7 +98,7 @@ final class EngineLoad: Sendable {
             let decision =
                 adaptive
                 ? state.steering.sample(busy: fractions, available: available, start: last.at, now: now) : .stay
-            state.last = Sample(at: now, busy: busy, fractions: fractions, host: host, available: available)
+            state.last = Sample(at: now, busy: busy, fractions: fractions, host: host)
             return (decision, fractions)
         }
         for (gauge, fraction) in zip(busyGauges, fractions) { gauge.record(fraction) }
