@@ -153,19 +153,21 @@ public struct PeerAddress: Hashable, Sendable {
 
     /// The address without the port, as text: `192.0.2.7`, `2001:db8::7`, `::ffff:192.0.2.7`.
     public var ipText: String {
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
-        if isIPv6 {
-            var raw = in6_addr()
-            withUnsafeMutableBytes(of: &raw) {
-                $0.storeBytes(of: high, toByteOffset: 0, as: UInt64.self)
-                $0.storeBytes(of: low, toByteOffset: 8, as: UInt64.self)
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN) + 1) { text in
+            text.initialize(repeating: 0)
+            if isIPv6 {
+                var raw = in6_addr()
+                withUnsafeMutableBytes(of: &raw) {
+                    $0.storeBytes(of: high, toByteOffset: 0, as: UInt64.self)
+                    $0.storeBytes(of: low, toByteOffset: 8, as: UInt64.self)
+                }
+                _ = inet_ntop(AF_INET6, &raw, text.baseAddress, socklen_t(text.count))
+            } else {
+                var raw = in_addr(s_addr: UInt32(truncatingIfNeeded: low))
+                _ = inet_ntop(AF_INET, &raw, text.baseAddress, socklen_t(text.count))
             }
-            _ = inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
-        } else {
-            var raw = in_addr(s_addr: UInt32(truncatingIfNeeded: low))
-            _ = inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
+            return String(cString: text.baseAddress!)
         }
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// `192.0.2.7:1234` or `[2001:db8::7]:1234`, for log lines.

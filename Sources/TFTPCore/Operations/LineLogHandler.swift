@@ -27,11 +27,11 @@ public struct LineLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         if let writer { return writer.enqueue(event, handler: self) }
-        var line = ""
+        var line: [UInt8] = []
         var stamps = LogStamps()
         format.append(record(for: event), time: LogWriter.now(), label: label, to: &line, stamps: &stamps)
-        line += "\n"
-        line.withUTF8 { bytes in
+        line.append(UInt8(ascii: "\n"))
+        line.withUnsafeBufferPointer { bytes in
             var offset = 0
             while offset < bytes.count {
                 let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)

@@ -15,18 +15,20 @@ public enum LogLineFormat: String, CaseIterable, Sendable {
         time: (seconds: Int, nanoseconds: Int), level: Logger.Level, message: String, metadata: Logger.Metadata,
         label: String = "", source: String = ""
     ) -> String {
-        var out = ""
+        var out: [UInt8] = []
         var stamps = LogStamps()
         append(
             LogRecord(level: level, message: message, source: source, metadata: metadata, format: self),
             time: timespec(tv_sec: time.seconds, tv_nsec: time.nanoseconds), label: label, to: &out, stamps: &stamps)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends the record's line (without the newline) to `out`; `stamps` keeps the last
-    /// second's time text, so a batch of lines formats the clock once a second.
+    /// Appends the record's line (without the newline) to `out` as UTF-8; `stamps` keeps the
+    /// last second's time text, so a batch of lines formats the clock once a second. Bytes,
+    /// not a `String`: a transfer's line is some forty pieces, and appending each to a
+    /// string costs several times its copy (docs/architecture.md, "Log lines").
     func append(
-        _ record: LogRecord, time: timespec, label: String, to out: inout String, stamps: inout LogStamps
+        _ record: LogRecord, time: timespec, label: String, to out: inout [UInt8], stamps: inout LogStamps
     ) {
         switch self {
         case .text:
@@ -34,48 +36,53 @@ public enum LogLineFormat: String, CaseIterable, Sendable {
             // local time to the second, level, label, the fields in key order, the source
             // module in brackets, the message — swift-log's `StreamLogHandler` line, which
             // operators' scripts have read since the first release.
-            out += stamps.local(Int(time.tv_sec))
-            out += " "
-            out += record.level.rawValue
-            if !label.isEmpty { out += " " + label }
-            out += ":"
-            for (key, value) in record.fields {
-                out += " "
-                out += key
-                out += "="
-                out += value
+            out.append(contentsOf: stamps.local(Int(time.tv_sec)))
+            out.append(UInt8(ascii: " "))
+            out.appendUTF8(record.level.rawValue)
+            if !label.isEmpty {
+                out.append(UInt8(ascii: " "))
+                out.appendUTF8(label)
             }
-            out += " ["
-            out += record.source
-            out += "] "
-            out += record.message
-        case .logfmt:
-            out += "ts="
-            out += stamps.utc(Int(time.tv_sec), milliseconds: Int(time.tv_nsec) / 1_000_000)
-            out += " level="
-            out += record.level.rawValue
-            out += " msg="
-            out += Self.logfmtValue(record.message)
+            out.append(UInt8(ascii: ":"))
             for (key, value) in record.fields {
-                out += " "
-                out += Self.logfmtKey(key)
-                out += "="
-                out += Self.logfmtValue(value)
+                out.append(UInt8(ascii: " "))
+                out.appendUTF8(key)
+                out.append(UInt8(ascii: "="))
+                out.appendUTF8(value)
+            }
+            out.append(UInt8(ascii: " "))
+            out.append(UInt8(ascii: "["))
+            out.appendUTF8(record.source)
+            out.append(UInt8(ascii: "]"))
+            out.append(UInt8(ascii: " "))
+            out.appendUTF8(record.message)
+        case .logfmt:
+            out.appendUTF8("ts=")
+            stamps.appendUTC(Int(time.tv_sec), milliseconds: Int(time.tv_nsec) / 1_000_000, to: &out)
+            out.appendUTF8(" level=")
+            out.appendUTF8(record.level.rawValue)
+            out.appendUTF8(" msg=")
+            out.appendUTF8(Self.logfmtValue(record.message))
+            for (key, value) in record.fields {
+                out.append(UInt8(ascii: " "))
+                out.appendUTF8(Self.logfmtKey(key))
+                out.append(UInt8(ascii: "="))
+                out.appendUTF8(Self.logfmtValue(value))
             }
         case .json:
-            out += "{\"ts\":\""
-            out += stamps.utc(Int(time.tv_sec), milliseconds: Int(time.tv_nsec) / 1_000_000)
-            out += "\",\"level\":\""
-            out += record.level.rawValue
-            out += "\",\"msg\":"
-            out += Self.jsonString(record.message)
+            out.appendUTF8("{\"ts\":\"")
+            stamps.appendUTC(Int(time.tv_sec), milliseconds: Int(time.tv_nsec) / 1_000_000, to: &out)
+            out.appendUTF8("\",\"level\":\"")
+            out.appendUTF8(record.level.rawValue)
+            out.appendUTF8("\",\"msg\":")
+            out.appendUTF8(Self.jsonString(record.message))
             for (key, value) in record.fields {
-                out += ","
-                out += Self.jsonString(key)
-                out += ":"
-                out += Self.jsonString(value)
+                out.append(UInt8(ascii: ","))
+                out.appendUTF8(Self.jsonString(key))
+                out.append(UInt8(ascii: ":"))
+                out.appendUTF8(Self.jsonString(value))
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
@@ -94,7 +101,9 @@ public enum LogLineFormat: String, CaseIterable, Sendable {
     /// RFC 3339 in UTC with milliseconds: 2026-11-23T08:15:02.117Z.
     static func timestamp(_ time: (seconds: Int, nanoseconds: Int)) -> String {
         var stamps = LogStamps()
-        return stamps.utc(time.seconds, milliseconds: time.nanoseconds / 1_000_000)
+        var out: [UInt8] = []
+        stamps.appendUTC(time.seconds, milliseconds: time.nanoseconds / 1_000_000, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `2026-11-23T08:15:02` (UTC), the part of ``timestamp(_:)`` that changes once a second.
@@ -166,5 +175,14 @@ public enum LogLineFormat: String, CaseIterable, Sendable {
             }
         }
         return out
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends the string's UTF-8 bytes (one copy; a small string's from the stack).
+    @inline(__always)
+    mutating func appendUTF8(_ text: String) {
+        var text = text
+        text.withUTF8 { append(contentsOf: $0) }
     }
 }

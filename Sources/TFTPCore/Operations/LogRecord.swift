@@ -31,26 +31,30 @@ public struct LogRecord: Sendable {
 /// calendar once a second, not once a line.
 struct LogStamps {
     private var localSecond = Int.min
-    private var localText = ""
+    private var localText: [UInt8] = []
     private var utcSecond = Int.min
-    private var utcText = ""
+    private var utcText: [UInt8] = []
 
     /// `2026-12-06T22:15:02+0000`, local time.
-    mutating func local(_ seconds: Int) -> String {
+    mutating func local(_ seconds: Int) -> [UInt8] {
         if seconds != localSecond {
             localSecond = seconds
-            localText = LogLineFormat.localTimestamp(seconds)
+            localText = Array(LogLineFormat.localTimestamp(seconds).utf8)
         }
         return localText
     }
 
-    /// `2026-12-06T22:15:02.117Z`, UTC.
-    mutating func utc(_ seconds: Int, milliseconds: Int) -> String {
+    /// Appends `2026-12-06T22:15:02.117Z`, UTC.
+    mutating func appendUTC(_ seconds: Int, milliseconds: Int, to out: inout [UInt8]) {
         if seconds != utcSecond {
             utcSecond = seconds
-            utcText = LogLineFormat.utcSeconds(seconds)
+            utcText = Array(LogLineFormat.utcSeconds(seconds).utf8)
         }
-        let digits = String(milliseconds)
-        return utcText + "." + String(repeating: "0", count: max(0, 3 - digits.count)) + digits + "Z"
+        out.append(contentsOf: utcText)
+        out.append(UInt8(ascii: "."))
+        out.append(UInt8(ascii: "0") + UInt8(milliseconds / 100 % 10))
+        out.append(UInt8(ascii: "0") + UInt8(milliseconds / 10 % 10))
+        out.append(UInt8(ascii: "0") + UInt8(milliseconds % 10))
+        out.append(UInt8(ascii: "Z"))
     }
 }

@@ -99,7 +99,8 @@ public final class LogWriter: @unchecked Sendable {
         if unthreaded {
             pthread_mutex_unlock(mutex)
             var stamps = LogStamps()
-            return write([entry], stamps: &stamps)
+            var text: [UInt8] = []
+            return write([entry], stamps: &stamps, text: &text)
         }
         guard pending.count < Self.limit else {
             dropped += 1
@@ -116,6 +117,8 @@ public final class LogWriter: @unchecked Sendable {
 
     private func run() {
         var stamps = LogStamps()
+        // The batch's lines as bytes, its room kept from one batch to the next.
+        var text: [UInt8] = []
         while true {
             pthread_mutex_lock(mutex)
             while pending.isEmpty { pthread_cond_wait(wake, mutex) }
@@ -136,7 +139,7 @@ public final class LogWriter: @unchecked Sendable {
                     fields: [("lines", String(lost))])
                 batch.insert(Entry(handler: handler, time: Self.now(), event: .later({ record })), at: 0)
             }
-            write(batch, stamps: &stamps)
+            write(batch, stamps: &stamps, text: &text)
             batch.removeAll(keepingCapacity: true)
             pthread_mutex_lock(mutex)
             written += count
@@ -146,9 +149,8 @@ public final class LogWriter: @unchecked Sendable {
     }
 
     /// Formats `entries` and writes them with as few write(2) calls as the kernel allows.
-    private func write(_ entries: [Entry], stamps: inout LogStamps) {
-        var text = ""
-        text.reserveCapacity(entries.count * 200)
+    private func write(_ entries: [Entry], stamps: inout LogStamps, text: inout [UInt8]) {
+        text.removeAll(keepingCapacity: true)
         for entry in entries {
             let record: LogRecord
             switch entry.event {
@@ -157,9 +159,9 @@ public final class LogWriter: @unchecked Sendable {
             }
             entry.handler.format.append(
                 record, time: entry.time, label: entry.handler.label, to: &text, stamps: &stamps)
-            text += "\n"
+            text.append(UInt8(ascii: "\n"))
         }
-        text.withUTF8 { bytes in
+        text.withUnsafeBufferPointer { bytes in
             var offset = 0
             while offset < bytes.count {
                 let count = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)

@@ -57,6 +57,8 @@ public struct Request: Equatable, Sendable {
 
     /// The file name for logs: lossy UTF-8, control characters escaped.
     public var printableFilename: String {
+        // The usual name is printable ASCII throughout: as it is (one line per transfer).
+        if filename.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return String(decoding: filename, as: UTF8.self) }
         var out = ""
         for scalar in String(decoding: filename, as: UTF8.self).unicodeScalars {
             if scalar.value < 0x20 || scalar.value == 0x7F {
