@@ -178,6 +178,58 @@ import Testing
         #expect(identical(UDPPeer.fetchOrFail("big.bin", port: server.port), replacement))
     }
 
+    /// A small file is served from the engine thread's memory once it was read
+    /// (docs/architecture.md, "Small files from memory"), yet every change to it is seen by
+    /// the very next request: a rewrite in place, a new file renamed over it, a chmod that
+    /// makes it unreadable, its deletion, a symlink put in its place that leads out of the
+    /// root, and a swapped root.
+    @Test func aSmallFileServedFromMemorySeesEveryChangeAtOnce() throws {
+        let releases = try Releases()
+        let server = try TFTPDProcess(root: releases.current)
+        let path = releases.base + "/releases/v1/boot.cfg"
+        func fetch() -> (bytes: [UInt8], error: TFTPErrorCode?) {
+            guard let peer = try? UDPPeer() else { return ([], nil) }
+            let result = peer.fetch(Array("boot.cfg".utf8), port: server.port)
+            return (result.bytes, result.error?.0)
+        }
+        let v1 = releases.contents("v1", "boot.cfg")
+        #expect(fetch().bytes == v1)
+        #expect(fetch().bytes == v1)
+
+        // Rewritten in place (another length, so even a coarse clock tells it apart).
+        let rewritten = Array("v1: rewritten in place, longer\n".utf8)
+        let fd = open(path, O_WRONLY | O_TRUNC)
+        #expect(fd >= 0)
+        #expect(write(fd, rewritten, rewritten.count) == rewritten.count)
+        close(fd)
+        #expect(fetch().bytes == rewritten)
+
+        let renamed = Array("v1: renamed over\n".utf8)
+        try releases.write(path + ".new", renamed)
+        rename(path + ".new", path)
+        #expect(fetch().bytes == renamed)
+        #expect(fetch().bytes == renamed)
+
+        chmod(path, 0o600)
+        #expect(fetch().error == .accessViolation)
+        chmod(path, 0o644)
+        #expect(fetch().bytes == renamed)
+
+        unlink(path)
+        #expect(fetch().error == .fileNotFound)
+        try releases.write(releases.base + "/outside.cfg", Array("outside\n".utf8))
+        symlink("../../outside.cfg", path)
+        #expect(fetch().error == .fileNotFound)  // outside the root reads as absent
+
+        unlink(path)
+        try releases.write(path, renamed)
+        #expect(fetch().bytes == renamed)
+        releases.swap(to: "v2")
+        server.signal(SIGHUP)
+        _ = try server.waitForLog(containing: "root: new requests are served from another directory")
+        #expect(fetch().bytes == releases.contents("v2", "boot.cfg"))
+    }
+
     /// Over HTTP: a body rewritten in place while it goes out is never completed (the
     /// connection closes short of its Content-Length, and the access line says why); one
     /// renamed over completes with the version it began with.

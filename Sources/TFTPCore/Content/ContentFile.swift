@@ -99,6 +99,33 @@ public final class ContentFile: Sendable {
         if let failure { throw failure }
     }
 
+    /// The whole file in memory, read as the version that was opened, when every byte is in
+    /// the page cache already; nil when reading would wait for the device (the caller reads
+    /// it where waiting stalls nobody) or the file is larger than `limit`.
+    public func copyIfCached(limit: Int) throws(ContentError) -> ByteBuffer? {
+        guard size <= Int64(limit) else { return nil }
+        guard size > 0 else {
+            try verifyUnchanged()
+            return ByteBuffer()
+        }
+        var bytes = ByteBufferAllocator().buffer(capacity: Int(size))
+        var failure: ContentError?
+        var complete = true
+        bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: Int(size)) { pointer in
+            do throws(ContentError) {
+                complete = try readFrames(
+                    into: pointer.baseAddress!, frames: .init(gap: 0, chunk: Int(size), count: 1, last: Int(size)),
+                    offset: 0, cachedOnly: true, verify: true)
+                return complete ? Int(size) : 0
+            } catch {
+                failure = error
+                return 0
+            }
+        }
+        if let failure { throw failure }
+        return complete ? bytes : nil
+    }
+
     /// Consecutive chunks of the file laid out as frames in memory: each chunk after a gap
     /// of `gap` bytes that the caller fills in (a TFTP DATA header). All chunks are `chunk`
     /// bytes but the last, which is `last` bytes (0 for the empty DATA that ends a file

@@ -45,6 +45,8 @@ struct HTTPContentSelector {
                 return .script(bytes)
             case .file(let file):
                 return self.file(file, path: path, allocator: allocator, keep: byNameAlone)
+            case .cached(let file):
+                return self.file(file, path: path, allocator: allocator)
             case .arriving(let arriving):
                 return .arriving(arriving)
             }

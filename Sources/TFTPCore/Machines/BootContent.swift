@@ -13,7 +13,11 @@ public struct BootContent: Sendable {
     public enum Served: Sendable {
         /// A machine's rendered script: one version by construction, made for this request.
         case script(ByteBuffer)
+        /// A file of the root, through the door.
         case file(ContentFile)
+        /// A copy in the origin's cache, whole: not a file of the root, so never kept by its
+        /// name in a cache of the root's files (``RecentFiles``).
+        case cached(ContentFile)
         /// From the origin, on its way into the cache.
         case arriving(ArrivingFile)
     }
@@ -50,7 +54,7 @@ public struct BootContent: Sendable {
             return .file(try names.open(path, client: client, in: root))
         } catch .notFound where origin != nil && !path.hasTrailingSeparator && !path.components.isEmpty {
             switch try origin?.lookup(path) {
-            case .cached(let file): return .file(file)
+            case .cached(let file): return .cached(file)
             case .arriving(let arriving): return .arriving(arriving)
             case nil: throw .notFound
             }

@@ -4,85 +4,24 @@ import Testing
 
 @testable import TFTPCore
 
-/// The small-file cache never serves what the door would not: a replaced, rewritten,
-/// chmod-ed, deleted or symlinked-over file misses at once.
+/// An event loop's cache: its small files are ``RecentFiles`` (tested in
+/// RecentFilesTests) with the planner's facts beside them, and the targets it decoded.
 @Suite struct HTTPFileCacheTests {
-    private func open(
-        _ name: String, _ root: ContentRoot, into cache: HTTPFileCache
-    ) throws -> HTTPFileCache.Entry? {
-        let path = try RequestPath(Array(name.utf8))
-        if let hit = cache.lookup(path, root: root) { return hit }
+    @Test func keepsFactsBesideTheBytesAndMissesOnceTheFileChanges() throws {
+        let tree = try ContentRootTests.Tree()
+        let root = try ContentRoot(path: tree.root)
+        let cache = HTTPFileCache()
+        let path = try RequestPath(Array("file.bin".utf8))
         let file = try root.open(path)
         var bytes = ByteBuffer()
         try file.read(into: &bytes, offset: 0, length: Int(file.size))
         let facts = HTTPResponsePlanner.FileFacts(
-            name: Array(name.utf8), size: file.size, modified: file.modificationTime, inode: file.inode)
+            name: Array("file.bin".utf8), size: file.size, modified: file.modificationTime, inode: file.inode)
         cache.insert(path, identity: file.identity, facts: facts, content: bytes)
-        return nil
-    }
-
-    private func lookup(_ name: String, _ root: ContentRoot, _ cache: HTTPFileCache) throws -> ByteBuffer? {
-        cache.lookup(try RequestPath(Array(name.utf8)), root: root)?.content
-    }
-
-    @Test func hitsUntilTheFileChanges() throws {
-        let tree = try ContentRootTests.Tree()
-        let root = try ContentRoot(path: tree.root)
-        let cache = HTTPFileCache()
-        #expect(try open("file.bin", root, into: cache) == nil)
-        #expect(try lookup("file.bin", root, cache)?.readableBytes == 1000)
-
-        // Rewritten in place (same inode, new times): a miss.
-        try tree.write(tree.root + "/file.bin", Array(repeating: 0x42, count: 1000))
-        #expect(try lookup("file.bin", root, cache) == nil)
-        _ = try open("file.bin", root, into: cache)
-        #expect(try lookup("file.bin", root, cache)?.getBytes(at: 0, length: 1) == [0x42])
-
-        // Made unreadable to others: a miss, and the door then refuses it.
-        chmod(tree.root + "/file.bin", 0o600)
-        #expect(try lookup("file.bin", root, cache) == nil)
-        #expect(throws: ContentError.notReadable) { try root.open(try RequestPath(Array("file.bin".utf8))) }
-    }
-
-    @Test func replacedDeletedOrSymlinkedOverMisses() throws {
-        let tree = try ContentRootTests.Tree()
-        let root = try ContentRoot(path: tree.root)
-        let cache = HTTPFileCache()
-        _ = try open("sub/inner.txt", root, into: cache)
-        #expect(try lookup("sub/inner.txt", root, cache) != nil)
-        // Replaced by rename (another inode).
-        try tree.write(tree.root + "/sub/new.txt", Array("inner\n".utf8))
-        rename(tree.root + "/sub/new.txt", tree.root + "/sub/inner.txt")
-        #expect(try lookup("sub/inner.txt", root, cache) == nil)
-        _ = try open("sub/inner.txt", root, into: cache)
-        // Deleted.
-        unlink(tree.root + "/sub/inner.txt")
-        #expect(try lookup("sub/inner.txt", root, cache) == nil)
-        // A symlink put in place of a cached file, even to the same file, never matches.
-        _ = try open("file.bin", root, into: cache)
-        rename(tree.root + "/file.bin", tree.root + "/moved.bin")
-        symlink("moved.bin", tree.root + "/file.bin")
-        #expect(try lookup("file.bin", root, cache) == nil)
-    }
-
-    /// Refusing symlinks needs the door every time: no cache then.
-    @Test func noSymlinksMeansNoCache() throws {
-        let tree = try ContentRootTests.Tree()
-        let root = try ContentRoot(path: tree.root, policy: .init(followSymlinks: false))
-        let cache = HTTPFileCache()
-        _ = try open("file.bin", root, into: cache)
-        #expect(try lookup("file.bin", root, cache) == nil)
-    }
-
-    @Test func bounded() throws {
-        let tree = try ContentRootTests.Tree()
-        let root = try ContentRoot(path: tree.root)
-        let cache = HTTPFileCache(maxEntries: 3, maxTotalBytes: 2500)
-        for index in 0..<10 { try tree.write(tree.root + "/f\(index)", Array(repeating: 1, count: 1000)) }
-        for index in 0..<10 { _ = try open("f\(index)", root, into: cache) }
-        #expect(cache.count == 2)
-        #expect(try lookup("f9", root, cache) != nil)
-        #expect(try lookup("f0", root, cache) == nil)
+        #expect(cache.lookup(path, root: root)?.facts.inode == file.inode)
+        #expect(cache.lookup(path, root: root)?.content == bytes)
+        try tree.write(tree.root + "/file.bin", Array(repeating: 0x42, count: 999))
+        #expect(cache.lookup(path, root: root) == nil)
     }
 
     @Test func rememberedTargetsAreBounded() throws {

@@ -61,8 +61,10 @@ extension EngineThread {
     }
 
     /// A request the core admitted: open its content through the one door and its socket
-    /// (unless the core handed one over), then the core starts it. Content still arriving
-    /// from the origin whose size is not known yet parks the opening until it is
+    /// (unless the core handed one over), then the core starts it. A small file whose name
+    /// alone says what it is comes from the thread's recent files when the door would open
+    /// the very same, unchanged file (``RecentFiles``). Content still arriving from the
+    /// origin whose size is not known yet parks the opening until it is
     /// (`EngineThread+Arrivals.swift`).
     func open(_ opening: TransferOpening<PeerAddress>, now: NIODeadline) {
         let client = opening.client
@@ -70,29 +72,63 @@ extension EngineThread {
         let map = settings.filenameMap
         let source = settings.content
         let requester = settings.namesDependOnClient ? client.requester : .unknown
-        let served = Result { () throws(ContentError) -> BootContent.Served in
-            let path = try RequestPath(try map.apply(request.filename, client: requester))
-            let registry = source.machines?.registry
-            return try source.open(path, client: requester) {
-                registry?.identity(address: client.ipv4Address) ?? MachineIdentity()
-            }
-        }
         let content: Result<ContentReader, ContentError>
-        switch served {
+        switch Result(catching: { () throws(ContentError) in
+            try RequestPath(try map.apply(request.filename, client: requester))
+        })
+        {
         case .failure(let error):
             content = .failure(error)
-        case .success(.script(let bytes)):
-            // The machine's own script (docs/machines.md), rendered for it.
-            content = .success(.memory(request.mode == .netascii ? NetASCII.encode(bytes) : bytes))
-        case .success(.file(let file)):
-            content = Result { () throws(ContentError) in try ContentReader.make(file, mode: request.mode) }
-        case .success(.arriving(let arriving)):
-            guard let ready = Self.reader(arriving, mode: request.mode) else {
-                return park(opening, on: arriving)
+        case .success(let path):
+            let byNameAlone = source.names.isPlain && !source.isScript(path)
+            if byNameAlone, let kept = recentFiles.lookup(path, root: source.root) {
+                content = .success(Self.memory(kept.content, mode: request.mode))
+                break
             }
-            content = ready
+            let served = Result { () throws(ContentError) -> BootContent.Served in
+                let registry = source.machines?.registry
+                return try source.open(path, client: requester) {
+                    registry?.identity(address: client.ipv4Address) ?? MachineIdentity()
+                }
+            }
+            switch served {
+            case .failure(let error):
+                content = .failure(error)
+            case .success(.script(let bytes)):
+                // The machine's own script (docs/machines.md), rendered for it.
+                content = .success(Self.memory(bytes, mode: request.mode))
+            case .success(.file(let file)):
+                content = Result { () throws(ContentError) in
+                    try reader(file, keptAs: byNameAlone ? path : nil, mode: request.mode)
+                }
+            case .success(.cached(let file)):
+                content = Result { () throws(ContentError) in try ContentReader.make(file, mode: request.mode) }
+            case .success(.arriving(let arriving)):
+                guard let ready = Self.reader(arriving, mode: request.mode) else {
+                    return park(opening, on: arriving)
+                }
+                content = ready
+            }
         }
         start(opening, content: content, now: now)
+    }
+
+    /// A file of the root for one transfer. One to be kept under `path`, small and with all
+    /// its bytes in the page cache, is read whole now (one version by construction, the file
+    /// closed at once) and kept; any other is read as the transfer goes.
+    func reader(_ file: ContentFile, keptAs path: RequestPath?, mode: TransferMode) throws(ContentError)
+        -> ContentReader
+    {
+        guard let path, let bytes = try file.copyIfCached(limit: RecentFiles<Void>.maxFileBytes) else {
+            return try ContentReader.make(file, mode: mode)
+        }
+        recentFiles.insert(path, identity: file.identity, facts: (), content: bytes)
+        return Self.memory(bytes, mode: mode)
+    }
+
+    /// Bytes in memory as a transfer in `mode` sends them.
+    static func memory(_ bytes: ByteBuffer, mode: TransferMode) -> ContentReader {
+        .memory(mode == .netascii ? NetASCII.encode(bytes) : bytes)
     }
 
     /// Starts an opening with its content (or why there is none): its socket, then the core.

@@ -91,6 +91,8 @@ final class EngineThread: @unchecked Sendable {
     /// transfers whose window waits for bytes to land; the arriving files this thread
     /// watches (`EngineThread+Arrivals.swift`). Empty without `--origin`.
     var parkedOpenings: [ParkedOpening] = []
+    /// Small files this thread served lately (``RecentFiles``).
+    let recentFiles = RecentFiles<Void>()
     var awaitingArrival: [Int] = []
     var watchedArrivals: [ObjectIdentifier: ArrivingFile] = [:]
     /// Where control packets (OACK, ERROR) are encoded before they are sent.
