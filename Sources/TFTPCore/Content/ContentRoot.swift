@@ -100,7 +100,7 @@ public final class ContentRoot: Sendable {
         guard policy.followSymlinks, !policy.forceFallback else { return nil }
         let root = directory()
         var info = stat()
-        if name.components.isEmpty {
+        if name.isRoot {
             return fstat(root.descriptor, &info) == 0 ? ContentFile.Identity(info) : nil
         }
         let result = name.relativePath.withUnsafeBufferPointer { bytes in

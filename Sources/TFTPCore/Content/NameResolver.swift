@@ -64,7 +64,7 @@ public struct NameResolver: Sendable, Equatable {
     private func find(_ path: RequestPath, in root: ContentRoot) throws(ContentError) -> ContentFile {
         do {
             return try root.open(path)
-        } catch .notFound where caseInsensitive && !path.components.isEmpty {
+        } catch .notFound where caseInsensitive && !path.isRoot {
             return try root.open(try matchIgnoringCase(path, in: root))
         }
     }

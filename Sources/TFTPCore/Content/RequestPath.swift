@@ -15,27 +15,31 @@ public struct RequestPath: Equatable, Sendable, CustomStringConvertible {
     public static let maxLength = 1024
     public static let maxComponentLength = 255
 
-    /// The components, none empty, `.` or `..`. Empty: the root itself.
-    public let components: [[UInt8]]
+    /// The relative path handed to openat2: the components joined by `/`; "." for the root.
+    /// Made once, in one buffer, as the name is read: every lookup of a name (the small-file
+    /// caches ask for it on every request) uses it as it is.
+    public let relativePath: [UInt8]
     /// Whether the name ended in a separator (HTTP uses it for directory URLs).
     public let hasTrailingSeparator: Bool
 
     /// Sanitizes raw name bytes, or refuses them with ``ContentError/invalidName``.
     public init(_ raw: some Collection<UInt8>) throws(ContentError) {
         guard raw.count <= Self.maxLength else { throw .invalidName }
-        var components: [[UInt8]] = []
-        var current: [UInt8] = []
+        let dot = UInt8(ascii: ".")
+        var relative: [UInt8] = []
+        relative.reserveCapacity(raw.count)
+        // Where the component being read begins; a `/` precedes it unless it is the first.
+        var start = 0
         var endedWithSeparator = false
         func flush() throws(ContentError) {
-            defer { current.removeAll(keepingCapacity: true) }
-            switch current {
-            case [], [UInt8(ascii: ".")]:
-                return
-            case [UInt8(ascii: "."), UInt8(ascii: ".")]:
+            let length = relative.count - start
+            if length == 0 || (length == 1 && relative[start] == dot) {
+                // Empty or ".": dropped, with the separator put before it.
+                relative.removeSubrange(max(0, start - 1)...)
+            } else if length == 2 && relative[start] == dot && relative[start + 1] == dot {
                 throw .invalidName
-            default:
-                guard current.count <= Self.maxComponentLength else { throw .invalidName }
-                components.append(current)
+            } else if length > Self.maxComponentLength {
+                throw .invalidName
             }
         }
         for byte in raw {
@@ -44,21 +48,30 @@ public struct RequestPath: Equatable, Sendable, CustomStringConvertible {
                 throw .invalidName
             case UInt8(ascii: "/"), UInt8(ascii: "\\"):
                 try flush()
+                if !relative.isEmpty { relative.append(UInt8(ascii: "/")) }
+                start = relative.count
                 endedWithSeparator = true
             default:
-                current.append(byte)
+                relative.append(byte)
                 endedWithSeparator = false
             }
         }
         try flush()
-        self.components = components
+        self.relativePath = relative.isEmpty ? [dot] : relative
         self.hasTrailingSeparator = endedWithSeparator
     }
 
-    /// The relative path handed to openat2: components joined by `/`; "." for the root.
-    public var relativePath: [UInt8] {
-        guard !components.isEmpty else { return [UInt8(ascii: ".")] }
-        return Array(components.joined(separator: [UInt8(ascii: "/")]))
+    /// Whether the path is the root itself (no components).
+    public var isRoot: Bool { relativePath == [UInt8(ascii: ".")] }
+
+    /// The components, none empty, `.` or `..`. Empty: the root itself.
+    public var components: [[UInt8]] {
+        isRoot ? [] : relativePath.split(separator: UInt8(ascii: "/")).map(Array.init)
+    }
+
+    /// The last component; nil for the root.
+    public var lastComponent: [UInt8]? {
+        isRoot ? nil : Array(relativePath.split(separator: UInt8(ascii: "/")).last ?? [])
     }
 
     public var description: String {

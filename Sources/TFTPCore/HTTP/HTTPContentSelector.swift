@@ -61,7 +61,7 @@ struct HTTPContentSelector {
     /// alone says what it is), a larger one sent from the file.
     func file(_ file: ContentFile, path: RequestPath, allocator: ByteBufferAllocator, keep: Bool = false) -> Choice {
         let facts = HTTPResponsePlanner.FileFacts(
-            name: path.components.last ?? [], size: file.size, modified: file.modificationTime, inode: file.inode)
+            name: path.lastComponent ?? [], size: file.size, modified: file.modificationTime, inode: file.inode)
         guard file.size <= Int64(Self.copyLimit), !path.hasTrailingSeparator else { return .file(file, facts) }
         var bytes = allocator.buffer(capacity: Int(file.size))
         do {

@@ -168,7 +168,7 @@ public struct HTTPResponsePlanner: Sendable {
     /// `/dir` without the slash: 301 to `/dir/` (so relative links in a listing resolve);
     /// `/dir/` or `/`: the listing with `--http-listing`, else 403.
     public func directory(_ path: RequestPath, listing: Bool) -> DirectoryVerdict {
-        guard path.hasTrailingSeparator || path.components.isEmpty else { return .respond(redirectToDirectory()) }
+        guard path.hasTrailingSeparator || path.isRoot else { return .respond(redirectToDirectory()) }
         return listing ? .list : .respond(refusal(.directory))
     }
 

@@ -52,7 +52,7 @@ public struct BootContent: Sendable {
         }
         do {
             return .file(try names.open(path, client: client, in: root))
-        } catch .notFound where origin != nil && !path.hasTrailingSeparator && !path.components.isEmpty {
+        } catch .notFound where origin != nil && !path.hasTrailingSeparator && !path.isRoot {
             switch try origin?.lookup(path) {
             case .cached(let file): return .cached(file)
             case .arriving(let arriving): return .arriving(arriving)

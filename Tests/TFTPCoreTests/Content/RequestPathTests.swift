@@ -24,6 +24,12 @@ import Testing
     @Test(arguments: accepted)
     func sanitized(_ input: String, _ expected: String) throws {
         #expect(try path(input) == expected)
+        // The components are the joined path split again; the root has none.
+        let request = try RequestPath(Array(input.utf8))
+        #expect(request.isRoot == (expected == "."))
+        let parts = expected == "." ? [] : expected.split(separator: "/").map { Array($0.utf8) }
+        #expect(request.components == parts)
+        #expect(request.lastComponent == parts.last)
     }
 
     static let refused: [String] = [
