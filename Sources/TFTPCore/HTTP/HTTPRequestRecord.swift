@@ -52,9 +52,7 @@ struct HTTPRequestRecord {
         if let handler = reports.logger.handler as? LineLogHandler, let writer = handler.writer {
             let line = Line(
                 record: self, status: status.code, bodyBytes: bodyBytes, nanoseconds: duration, error: errorText)
-            return writer.later(handler) {
-                LogRecord(level: .info, message: "request", source: "TFTPCore", fields: line.fields)
-            }
+            return writer.later(handler, line)
         }
         var metadata: Logger.Metadata = [:]
         for (key, value) in Line(
@@ -66,7 +64,10 @@ struct HTTPRequestRecord {
     }
 
     /// The access-log line's values, taken when the answer went out.
-    struct Line: Sendable {
+    struct Line: LogLine {
+        var level: Logger.Level { .info }
+        var message: String { "request" }
+        var source: String { "TFTPCore" }
         var method: String
         var target: String
         var range: String?

@@ -175,6 +175,20 @@ public struct PeerAddress: Hashable, Sendable {
         isIPv6 ? "[\(ipText)]:\(port)" : "\(ipText):\(port)"
     }
 
+    /// Appends ``display``'s bytes; an IPv4 address's digits are written straight in (the
+    /// transfer's log line).
+    func appendDisplay(to out: inout [UInt8]) {
+        guard !isIPv6 else { return out.appendUTF8(display) }
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: low)) { octets in
+            for (index, octet) in octets.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ".")) }
+                out.appendDecimal(octet)
+            }
+        }
+        out.append(UInt8(ascii: ":"))
+        out.appendDecimal(port)
+    }
+
     /// NIO's form, for what NIO-side code reads (MTU lookup, the listening callback).
     public var socketAddress: SocketAddress? {
         withSocketAddress { pointer, _ -> SocketAddress? in

@@ -28,7 +28,7 @@ public enum LogLineFormat: String, CaseIterable, Sendable {
     /// not a `String`: a transfer's line is some forty pieces, and appending each to a
     /// string costs several times its copy (docs/architecture.md, "Log lines").
     func append(
-        _ record: LogRecord, time: timespec, label: String, to out: inout [UInt8], stamps: inout LogStamps
+        _ record: some LogLine, time: timespec, label: String, to out: inout [UInt8], stamps: inout LogStamps
     ) {
         switch self {
         case .text:
@@ -44,12 +44,7 @@ public enum LogLineFormat: String, CaseIterable, Sendable {
                 out.appendUTF8(label)
             }
             out.append(UInt8(ascii: ":"))
-            for (key, value) in record.fields {
-                out.append(UInt8(ascii: " "))
-                out.appendUTF8(key)
-                out.append(UInt8(ascii: "="))
-                out.appendUTF8(value)
-            }
+            record.appendTextFields(to: &out)
             out.append(UInt8(ascii: " "))
             out.append(UInt8(ascii: "["))
             out.appendUTF8(record.source)

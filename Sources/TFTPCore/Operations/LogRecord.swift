@@ -2,7 +2,7 @@ import Logging
 
 /// What one log line says, ready to be written in any ``LogLineFormat``: its level, message,
 /// the module it came from and its fields in name order.
-public struct LogRecord: Sendable {
+public struct LogRecord: LogLine {
     public var level: Logger.Level
     public var message: String
     public var source: String

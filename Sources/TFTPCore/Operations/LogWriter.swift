@@ -21,11 +21,11 @@ public final class LogWriter: @unchecked Sendable {
     // `mutex` only; `batch` by the writer thread alone.
 
     /// One line to write: the handler that formats it, when it was logged, and what it says —
-    /// a swift-log event, or a record the writer makes (``later(_:time:_:)``).
+    /// a swift-log event, or a line the writer makes from plain values (``later(_:time:_:)``).
     struct Entry: Sendable {
         enum Event: Sendable {
             case ready(LogEvent)
-            case later(@Sendable () -> LogRecord)
+            case later(any LogLine)
         }
         var handler: LineLogHandler
         var time: timespec
@@ -77,11 +77,10 @@ public final class LogWriter: @unchecked Sendable {
         if event.level == .critical { flush() }
     }
 
-    /// Queues a line the writer makes: what the caller would spend building its fields (the
-    /// text of numbers and addresses) is spent on the writer's thread. `time` is when it
-    /// happened.
-    public func later(_ handler: LineLogHandler, time: timespec? = nil, _ make: @escaping @Sendable () -> LogRecord) {
-        add(Entry(handler: handler, time: time ?? Self.now(), event: .later(make)), urgent: false)
+    /// Queues a line the writer makes: what the caller would spend making its fields into
+    /// text (numbers, addresses) is spent on the writer's thread. `time` is when it happened.
+    public func later(_ handler: LineLogHandler, time: timespec? = nil, _ line: some LogLine) {
+        add(Entry(handler: handler, time: time ?? Self.now(), event: .later(line)), urgent: false)
     }
 
     /// Waits until every line queued before the call is written.
@@ -137,7 +136,7 @@ public final class LogWriter: @unchecked Sendable {
                 let record = LogRecord(
                     level: .warning, message: "log lines dropped: stderr did not keep up", source: "TFTPCore",
                     fields: [("lines", String(lost))])
-                batch.insert(Entry(handler: handler, time: Self.now(), event: .later({ record })), at: 0)
+                batch.insert(Entry(handler: handler, time: Self.now(), event: .later(record)), at: 0)
             }
             write(batch, stamps: &stamps, text: &text)
             batch.removeAll(keepingCapacity: true)
@@ -152,13 +151,15 @@ public final class LogWriter: @unchecked Sendable {
     private func write(_ entries: [Entry], stamps: inout LogStamps, text: inout [UInt8]) {
         text.removeAll(keepingCapacity: true)
         for entry in entries {
-            let record: LogRecord
+            let format = entry.handler.format
+            let label = entry.handler.label
             switch entry.event {
-            case .ready(let event): record = entry.handler.record(for: event)
-            case .later(let make): record = make()
+            case .ready(let event):
+                format.append(
+                    entry.handler.record(for: event), time: entry.time, label: label, to: &text, stamps: &stamps)
+            case .later(let line):
+                format.append(line, time: entry.time, label: label, to: &text, stamps: &stamps)
             }
-            entry.handler.format.append(
-                record, time: entry.time, label: entry.handler.label, to: &text, stamps: &stamps)
             text.append(UInt8(ascii: "\n"))
         }
         text.withUnsafeBufferPointer { bytes in

@@ -55,6 +55,16 @@ public struct Request: Equatable, Sendable {
         self.options = options
     }
 
+    /// Appends ``printableFilename``'s UTF-8: the name's own bytes when they are printable
+    /// ASCII throughout (the usual name), without making a `String`.
+    func appendPrintableFilename(to out: inout [UInt8]) {
+        if filename.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            out.append(contentsOf: filename)
+        } else {
+            out.appendUTF8(printableFilename)
+        }
+    }
+
     /// The file name for logs: lossy UTF-8, control characters escaped.
     public var printableFilename: String {
         // The usual name is printable ASCII throughout: as it is (one line per transfer).

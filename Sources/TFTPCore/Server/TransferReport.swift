@@ -4,7 +4,7 @@ import NIOCore
 /// What is known of a transfer when it ends: the one log line per transfer and its metrics.
 /// The client's address becomes text here, once per transfer, and only when the line is
 /// written at the logger's level.
-struct TransferReport: Sendable {
+struct TransferReport: LogLine {
     var client: PeerAddress
     var request: Request
     var outcome: ServerTransfer.Outcome
@@ -36,11 +36,37 @@ struct TransferReport: Sendable {
         let level = level
         guard logger.logLevel <= level else { return }
         if let handler = logger.handler as? LineLogHandler, let writer = handler.writer {
-            return writer.later(handler) {
-                LogRecord(level: level, message: "transfer", source: "TFTPCore", fields: fields)
-            }
+            return writer.later(handler, self)
         }
         logger.log(level: level, "transfer", metadata: metadata)
+    }
+
+    var message: String { "transfer" }
+    var source: String { "TFTPCore" }
+
+    /// ``fields`` as the `text` layout writes them, made straight into the bytes: one line
+    /// per transfer, so no field becomes a `String` on the way but the duration (Swift's
+    /// shortest form of a `Double`, which operators' scripts have always read) and the rare
+    /// ones (an error, options). The same text as ``fields`` gives, to the byte (tested).
+    func appendTextFields(to out: inout [UInt8]) {
+        out.appendFieldName("bytes")
+        out.appendDecimal(statistics.bytesAcknowledged)
+        out.appendFieldName("client")
+        client.appendDisplay(to: &out)
+        out.appendField("duration_ms", "\(Double(duration.nanoseconds) / 1_000_000)")
+        if let error = errorText { out.appendField("error", error) }
+        out.appendFieldName("file")
+        request.appendPrintableFilename(to: &out)
+        out.appendField("mode", request.mode.rawValue)
+        if !request.options.isEmpty {
+            out.appendField("options", options.acknowledged.map { "\($0.name)=\($0.value)" }.joined(separator: ","))
+        }
+        out.appendField("outcome", label)
+        if !request.options.isEmpty {
+            out.appendField("requested", request.options.map { "\($0.name)=\($0.value)" }.joined(separator: ","))
+        }
+        out.appendFieldName("retransmits")
+        out.appendDecimal(statistics.retransmits)
     }
 
     /// The line's fields, in name order.

@@ -57,9 +57,9 @@ import Testing
         }
         let writer = LogWriter(descriptor: ends[1])
         let handler = LineLogHandler(format: .logfmt, level: .info, label: "test", writer: writer)
-        writer.later(handler, time: timespec(tv_sec: 1_795_392_000, tv_nsec: 5_000_000)) {
-            LogRecord(level: .info, message: "transfer", source: "TFTPCore", fields: [("bytes", "42")])
-        }
+        writer.later(
+            handler, time: timespec(tv_sec: 1_795_392_000, tv_nsec: 5_000_000),
+            LogRecord(level: .info, message: "transfer", source: "TFTPCore", fields: [("bytes", "42")]))
         writer.flush()
         #expect(drain(ends[0]) == "ts=2026-11-23T00:00:00.005Z level=info msg=transfer bytes=42\n")
     }
