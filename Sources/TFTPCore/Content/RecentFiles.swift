@@ -38,9 +38,11 @@ final class RecentFiles<Facts>: @unchecked Sendable {  // confined to one thread
 
     var count: Int { entries.count }
 
-    /// The copy of `path`, when the name still leads to the same, unchanged file.
+    /// The copy of `path`, when the name still leads to the same, unchanged file. A name
+    /// ending in a separator is never found: HTTP answers `boot.cfg/` as a directory, and
+    /// whatever a protocol makes of it, the door decides.
     func lookup(_ path: RequestPath, root: ContentRoot) -> Entry? {
-        guard let entry = entries[path.relativePath] else { return nil }
+        guard !path.hasTrailingSeparator, let entry = entries[path.relativePath] else { return nil }
         guard root.identity(of: path) == entry.identity else {
             remove(path.relativePath)
             return nil
@@ -50,7 +52,7 @@ final class RecentFiles<Facts>: @unchecked Sendable {  // confined to one thread
 
     /// Keeps a copy of a file the door opened and read whole as the version `identity` says.
     func insert(_ path: RequestPath, identity: ContentFile.Identity, facts: Facts, content: ByteBuffer) {
-        guard content.readableBytes <= Self.maxFileBytes else { return }
+        guard content.readableBytes <= Self.maxFileBytes, !path.hasTrailingSeparator else { return }
         let key = path.relativePath
         remove(key)
         while entries.count >= maxEntries || totalBytes + content.readableBytes > maxTotalBytes, first < order.count {

@@ -82,6 +82,19 @@ import Testing
         #expect(try lookup("f0", root, cache) == nil)
     }
 
+    /// `file.bin/` names a directory: never the kept `file.bin`, never kept itself.
+    @Test func aNameEndingInASeparatorNeverHits() throws {
+        let tree = try ContentRootTests.Tree()
+        let root = try ContentRoot(path: tree.root)
+        let cache = Cache()
+        _ = try open("file.bin", root, into: cache)
+        #expect(try lookup("file.bin", root, cache) != nil)
+        #expect(try lookup("file.bin/", root, cache) == nil)
+        let file = try root.open(try RequestPath(Array("file.bin".utf8)))
+        cache.insert(try RequestPath(Array("other/".utf8)), identity: file.identity, facts: (), content: ByteBuffer())
+        #expect(try lookup("other/", root, cache) == nil)
+    }
+
     /// A copy is one version: a file larger than the limit is not copied, an empty one is.
     @Test func copiesOnlyWhatFits() throws {
         let tree = try ContentRootTests.Tree()

@@ -35,7 +35,7 @@ final class DatagramEngine: Sendable {
                 threads.append(
                     try EngineThread(
                         index: index, listeners: own, settings: settings, registry: registry,
-                        mailbox: mailboxes[index], reads: reads, load: load)
+                        mailbox: mailboxes[index], reads: reads, load: load, threads: listeners.count)
                 )
             }
         } catch {

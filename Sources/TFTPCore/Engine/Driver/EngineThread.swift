@@ -91,8 +91,9 @@ final class EngineThread: @unchecked Sendable {
     /// transfers whose window waits for bytes to land; the arriving files this thread
     /// watches (`EngineThread+Arrivals.swift`). Empty without `--origin`.
     var parkedOpenings: [ParkedOpening] = []
-    /// Small files this thread served lately (``RecentFiles``).
-    let recentFiles = RecentFiles<Void>()
+    /// Small files this thread served lately (``RecentFiles``): 16 MiB shared out among the
+    /// engine's threads, at least 2 MiB each.
+    let recentFiles: RecentFiles<Void>
     var awaitingArrival: [Int] = []
     var watchedArrivals: [ObjectIdentifier: ArrivingFile] = [:]
     /// Where control packets (OACK, ERROR) are encoded before they are sent.
@@ -104,12 +105,13 @@ final class EngineThread: @unchecked Sendable {
 
     init(
         index: Int, listeners: [EngineListener], settings: EngineSettings, registry: TransferRegistry,
-        mailbox: EngineMailbox, reads: BlockingReadPool, load: EngineLoad
+        mailbox: EngineMailbox, reads: BlockingReadPool, load: EngineLoad, threads: Int = 1
     )
         throws(UDPSocket.Failure)
     {
         self.index = index
         self.load = load
+        recentFiles = RecentFiles(maxTotalBytes: max(2 << 20, (16 << 20) / max(1, threads)))
         let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epoll >= 0 else { throw UDPSocket.Failure(operation: "epoll_create1", errno: errno) }
         self.epoll = epoll
