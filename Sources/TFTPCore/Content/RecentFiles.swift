@@ -5,7 +5,8 @@ import NIOCore
 /// (docs/architecture.md, "Small files from memory"). Both protocols keep one per thread
 /// that serves: each HTTP event loop (``HTTPFileCache``) and each TFTP engine thread.
 ///
-/// Never stale: every use first asks the door what the name leads to now
+/// Never stale, as far as the kernel's file times tell (docs/architecture.md, "Small files
+/// from memory", names the one limit): every use first asks the door what the name leads to now
 /// (``ContentRoot/identity(of:)``) and serves the copy only when that is the very file the
 /// door opened, unchanged (device, inode, size, modification and change times, mode). A
 /// replaced, rewritten, chmod-ed or deleted file, or a root that now leads elsewhere,
