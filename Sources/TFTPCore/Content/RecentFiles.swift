@@ -6,9 +6,10 @@ import NIOCore
 /// that serves: each HTTP event loop (``HTTPFileCache``) and each TFTP engine thread.
 ///
 /// Never stale, as far as the kernel's file times tell (docs/architecture.md, "Small files
-/// from memory", names the one limit): every use first asks the door what the name leads to now
-/// (``ContentRoot/identity(of:)``) and serves the copy only when that is the very file the
-/// door opened, unchanged (device, inode, size, modification and change times, mode). A
+/// from memory", names the one limit): every use first asks the door what the name leads
+/// to now (``ContentRoot/identity(of:)``) and serves the copy only when that is the very
+/// file the door opened, unchanged (device, inode, size, modification and change times,
+/// mode). A
 /// replaced, rewritten, chmod-ed or deleted file, or a root that now leads elsewhere,
 /// therefore misses at once and goes through the door again, which applies every rule
 /// afresh. A copy is one version by construction: it is kept only when the file was still
