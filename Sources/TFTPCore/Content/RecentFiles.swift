@@ -9,11 +9,10 @@ import NIOCore
 /// from memory", names the one limit): every use first asks the door what the name leads
 /// to now (``ContentRoot/identity(of:)``) and serves the copy only when that is the very
 /// file the door opened, unchanged (device, inode, size, modification and change times,
-/// mode). A
-/// replaced, rewritten, chmod-ed or deleted file, or a root that now leads elsewhere,
-/// therefore misses at once and goes through the door again, which applies every rule
-/// afresh. A copy is one version by construction: it is kept only when the file was still
-/// the version opened once every byte was read.
+/// mode). A replaced, rewritten, chmod-ed or deleted file, or a root that now leads
+/// elsewhere, therefore misses at once and goes through the door again, which applies
+/// every rule afresh. A copy is one version by construction: it is kept only when the file
+/// was still the version opened once every byte was read.
 ///
 /// Used from one thread only (no locks). Bounded: files up to ``maxFileBytes``, at most
 /// `maxEntries` of them and `maxTotalBytes` in all; the oldest go first. `Facts` is what
