@@ -19,7 +19,13 @@ public enum ContentReader: Sendable {
         guard file.size <= netASCIILimit else { throw .tooLarge }
         var raw = ByteBufferAllocator().buffer(capacity: Int(file.size))
         try file.read(into: &raw, offset: 0, length: Int(file.size))
-        return .memory(NetASCII.encode(raw))
+        return inMemory(raw, mode: mode)
+    }
+
+    /// A file's bytes already in memory (a kept copy, a machine's script), as a transfer in
+    /// `mode` sends them: as they are, or netascii-encoded.
+    public static func inMemory(_ bytes: ByteBuffer, mode: TransferMode) -> ContentReader {
+        .memory(mode == .netascii ? NetASCII.encode(bytes) : bytes)
     }
 
     /// Bytes a transfer will send.

@@ -55,10 +55,13 @@ public struct Request: Equatable, Sendable {
         self.options = options
     }
 
+    /// Whether every byte of the name is printable ASCII (then it is its own printable form).
+    private var isPrintableASCII: Bool { filename.allSatisfy { $0 >= 0x20 && $0 < 0x7F } }
+
     /// Appends ``printableFilename``'s UTF-8: the name's own bytes when they are printable
     /// ASCII throughout (the usual name), without making a `String`.
     func appendPrintableFilename(to out: inout [UInt8]) {
-        if filename.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+        if isPrintableASCII {
             out.append(contentsOf: filename)
         } else {
             out.appendUTF8(printableFilename)
@@ -68,7 +71,7 @@ public struct Request: Equatable, Sendable {
     /// The file name for logs: lossy UTF-8, control characters escaped.
     public var printableFilename: String {
         // The usual name is printable ASCII throughout: as it is (one line per transfer).
-        if filename.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return String(decoding: filename, as: UTF8.self) }
+        if isPrintableASCII { return String(decoding: filename, as: UTF8.self) }
         var out = ""
         for scalar in String(decoding: filename, as: UTF8.self).unicodeScalars {
             if scalar.value < 0x20 || scalar.value == 0x7F {

@@ -53,18 +53,14 @@ struct TransferReport: LogLine {
         out.appendDecimal(statistics.bytesAcknowledged)
         out.appendFieldName("client")
         client.appendDisplay(to: &out)
-        out.appendField("duration_ms", "\(Double(duration.nanoseconds) / 1_000_000)")
+        out.appendField("duration_ms", durationText)
         if let error = errorText { out.appendField("error", error) }
         out.appendFieldName("file")
         request.appendPrintableFilename(to: &out)
         out.appendField("mode", request.mode.rawValue)
-        if !request.options.isEmpty {
-            out.appendField("options", options.acknowledged.map { "\($0.name)=\($0.value)" }.joined(separator: ","))
-        }
+        if !request.options.isEmpty { out.appendField("options", Self.text(of: options.acknowledged)) }
         out.appendField("outcome", label)
-        if !request.options.isEmpty {
-            out.appendField("requested", request.options.map { "\($0.name)=\($0.value)" }.joined(separator: ","))
-        }
+        if !request.options.isEmpty { out.appendField("requested", Self.text(of: request.options)) }
         out.appendFieldName("retransmits")
         out.appendDecimal(statistics.retransmits)
     }
@@ -75,17 +71,13 @@ struct TransferReport: LogLine {
         fields.reserveCapacity(10)
         fields.append(("bytes", String(statistics.bytesAcknowledged)))
         fields.append(("client", client.display))
-        fields.append(("duration_ms", "\(Double(duration.nanoseconds) / 1_000_000)"))
+        fields.append(("duration_ms", durationText))
         if let error = errorText { fields.append(("error", error)) }
         fields.append(("file", request.printableFilename))
         fields.append(("mode", request.mode.rawValue))
-        if !request.options.isEmpty {
-            fields.append(("options", options.acknowledged.map { "\($0.name)=\($0.value)" }.joined(separator: ",")))
-        }
+        if !request.options.isEmpty { fields.append(("options", Self.text(of: options.acknowledged))) }
         fields.append(("outcome", label))
-        if !request.options.isEmpty {
-            fields.append(("requested", request.options.map { "\($0.name)=\($0.value)" }.joined(separator: ",")))
-        }
+        if !request.options.isEmpty { fields.append(("requested", Self.text(of: request.options))) }
         fields.append(("retransmits", String(statistics.retransmits)))
         return fields
     }
@@ -95,6 +87,14 @@ struct TransferReport: LogLine {
         var metadata: Logger.Metadata = [:]
         for (key, value) in fields { metadata[key] = .string(value) }
         return metadata
+    }
+
+    /// The duration in milliseconds, in Swift's shortest form of a `Double`.
+    var durationText: String { "\(Double(duration.nanoseconds) / 1_000_000)" }
+
+    /// Options as `name=value` pairs joined by commas.
+    static func text(of options: [TransferOption]) -> String {
+        options.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
     }
 
     /// The outcome's name (``ServerTransfer/Outcome/label``).

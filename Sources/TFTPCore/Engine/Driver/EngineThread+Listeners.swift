@@ -82,7 +82,7 @@ extension EngineThread {
         case .success(let path):
             let byNameAlone = source.names.isPlain && !source.isScript(path)
             if byNameAlone, let kept = recentFiles.lookup(path, root: source.root) {
-                content = .success(Self.memory(kept.content, mode: request.mode))
+                content = .success(ContentReader.inMemory(kept.content, mode: request.mode))
                 break
             }
             let served = Result { () throws(ContentError) -> BootContent.Served in
@@ -96,7 +96,7 @@ extension EngineThread {
                 content = .failure(error)
             case .success(.script(let bytes)):
                 // The machine's own script (docs/machines.md), rendered for it.
-                content = .success(Self.memory(bytes, mode: request.mode))
+                content = .success(ContentReader.inMemory(bytes, mode: request.mode))
             case .success(.file(let file)):
                 content = Result { () throws(ContentError) in
                     try reader(file, keptAs: byNameAlone ? path : nil, mode: request.mode)
@@ -123,12 +123,7 @@ extension EngineThread {
             return try ContentReader.make(file, mode: mode)
         }
         recentFiles.insert(path, identity: file.identity, facts: (), content: bytes)
-        return Self.memory(bytes, mode: mode)
-    }
-
-    /// Bytes in memory as a transfer in `mode` sends them.
-    static func memory(_ bytes: ByteBuffer, mode: TransferMode) -> ContentReader {
-        .memory(mode == .netascii ? NetASCII.encode(bytes) : bytes)
+        return ContentReader.inMemory(bytes, mode: mode)
     }
 
     /// Starts an opening with its content (or why there is none): its socket, then the core.
