@@ -5,13 +5,16 @@ import NIOCore
 /// core's rule, ``EngineCore/configuration(_:listener:client:)``, fits each block to it): a DATA
 /// packet that fits the link is never fragmented (PXE ROMs and U-Boot drop
 /// or mishandle IP fragments). An address bound to one interface gives that interface's
-/// MTU; a wildcard address gives the smallest MTU of the interfaces that are up, leaving
-/// out loopback unless it is the only one; nil when nothing can be found.
+/// MTU (any address of 127.0.0.0/8 is loopback's, though only 127.0.0.1 is listed on it); a
+/// wildcard address gives the smallest MTU of the interfaces that are up, leaving out
+/// loopback unless it is the only one; nil when nothing can be found.
 public enum InterfaceMTU {
     public static func forListener(_ address: SocketAddress) -> Int? {
         let interfaces = upInterfaces()
         if let ip = address.ipAddress, !isWildcard(address) {
-            let owner = interfaces.first { $0.addresses.contains(ip) }
+            let owner =
+                interfaces.first { $0.addresses.contains(ip) }
+                ?? (ip.hasPrefix("127.") ? interfaces.first { $0.isLoopback } : nil)
             return owner.flatMap { mtu(of: $0.name) }
         }
         let candidates = interfaces.filter { !$0.isLoopback }

@@ -16,4 +16,13 @@ import Testing
         let mtu = InterfaceMTU.forListener(try SocketAddress(ipAddress: "127.0.0.1", port: 0))
         #expect((mtu ?? 0) >= 1280)
     }
+
+    /// Every address of 127.0.0.0/8 is loopback's (a test lab's second listen address),
+    /// though only 127.0.0.1 is listed on the interface.
+    @Test func anyAddressOf127IsLoopbacks() throws {
+        let first = InterfaceMTU.forListener(try SocketAddress(ipAddress: "127.0.0.1", port: 0))
+        let other = InterfaceMTU.forListener(try SocketAddress(ipAddress: "127.0.0.2", port: 0))
+        #expect(first != nil)
+        #expect(other == first)
+    }
 }
