@@ -169,6 +169,45 @@ import Testing
         #expect(server.logText.split(separator: "\n").filter { $0.contains("outcome=completed") }.count >= 101)
     }
 
+    /// A client port's request that reaches an engine thread other than the one running its
+    /// transfer is judged by that thread (docs/architecture.md, "Engine threads that pay for
+    /// themselves"). Two listen addresses and two threads: the kernel picks a thread for each
+    /// datagram by its addresses and ports, so of eight client ports some ask the second
+    /// address on the other thread. Each asks the first address for a large file and, before
+    /// acknowledging it, the second for a small one: it moved on, and gets the small file at
+    /// once from a new transfer ID; the old transfer ends as superseded.
+    @Test func anotherRequestOnAnotherThreadSupersedesTheUnacknowledgedTransfer() throws {
+        let server = try TFTPDProcess(root: tree.root, arguments: ["--threads", "2", "--listen", "127.0.0.2:0"])
+        let second = try server.waitForLog(containing: "address=127.0.0.2:", count: 1)
+        let match = try #require(second.firstMatch(of: #/address=127\.0\.0\.2:(\d+)/#))
+        let secondPort = try #require(Int(match.1))
+        for index in 1...8 {
+            let peer = try UDPPeer()
+            _ = try peer.bindLoopback()
+            peer.send(Self.request("size-100003.bin"), port: server.port)
+            let first = try #require(peer.receive())
+            guard case .success(.data(1, _)) = first.packet else {
+                Issue.record("client \(index): no DATA 1 of the large file: \(first.packet)")
+                return
+            }
+            peer.send(Self.request("size-1.bin"), port: secondPort, host: "127.0.0.2")
+            var small: [UInt8]?
+            // The old transfer may resend its DATA 1 before the request reaches it.
+            while small == nil, let (decoded, port) = peer.receive() {
+                guard port != first.port else { continue }
+                guard case .success(.data(1, let payload)) = decoded else {
+                    Issue.record("client \(index): expected DATA 1 of the small file, got \(decoded)")
+                    return
+                }
+                peer.send(.ack(block: 1), port: port, host: "127.0.0.2")
+                small = Array(payload.readableBytesView)
+            }
+            #expect(small.map { identical($0, tree.contents("size-1.bin")) } == true, "client \(index)")
+        }
+        _ = try server.waitForLog(containing: "outcome=superseded", count: 8)
+        _ = try server.waitForLog(containing: "outcome=completed", count: 8)
+    }
+
     /// Single-port mode: two transfers to one address and port could not be told apart, so
     /// while the client's acknowledged transfer runs, another request from that port is
     /// ignored, and the transfer completes.

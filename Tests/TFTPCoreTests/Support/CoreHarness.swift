@@ -36,15 +36,18 @@ struct CoreHarness {
 
     static let listener = TestAddress("server", 69)
 
+    /// `sharing`: the admission of another harness, as two engine threads of one server
+    /// share theirs; `thread`: which thread this core decides for.
     init(
         singlePort: Bool = false, suspendedLimit: Int = 512, poolCapacity: Int = 8, maxTransfers: Int = 1000,
-        maxPerClient: Int = .max, listenerMTU: Int? = nil
+        maxPerClient: Int = .max, listenerMTU: Int? = nil, sharing: LocalAdmission<TestAddress>? = nil,
+        thread: Int = 0
     ) {
-        admission = LocalAdmission(maxTransfers: maxTransfers, maxPerClient: maxPerClient)
+        admission = sharing ?? LocalAdmission(maxTransfers: maxTransfers, maxPerClient: maxPerClient)
         box = Box(
             Core(
                 listeners: 1, singlePort: singlePort, suspendedLimit: suspendedLimit, poolCapacity: poolCapacity,
-                listenerMTUs: [listenerMTU], admission: admission))
+                listenerMTUs: [listenerMTU], admission: admission, thread: thread))
     }
 
     // MARK: - Events
@@ -59,6 +62,13 @@ struct CoreHarness {
     mutating func listener(_ decoded: Result<Packet, PacketDecodingError>, from client: TestAddress) -> [Effect] {
         let now = now
         return serve { $0.listenerDatagram(decoded, from: client, listener: 0, now: now, into: &$1) }
+    }
+
+    /// A request another engine thread handed over (it reached that thread's listener 0).
+    @discardableResult
+    mutating func handedOver(_ request: Request, from client: TestAddress) -> [Effect] {
+        let now = now
+        return serve { $0.handedOver(request, from: client, listener: 0, now: now, into: &$1) }
     }
 
     /// A datagram on the transfer socket `socket`.
@@ -169,6 +179,11 @@ extension Array where Element == CoreHarness.Effect {
 
     var openings: [TransferOpening<TestAddress>] {
         compactMap { if case .open(let opening) = $0 { opening } else { nil } }
+    }
+
+    /// The requests handed to other threads, with the thread each went to.
+    var handOvers: [(request: Request, thread: Int)] {
+        compactMap { if case .handOver(let opening, let thread) = $0 { (opening.request, thread) } else { nil } }
     }
 
     var refusals: [RequestRefusal] {

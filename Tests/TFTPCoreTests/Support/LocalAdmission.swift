@@ -11,8 +11,8 @@ final class LocalAdmission<Client: TransferAddress>: TransferAdmission {
         table = TransferTable(maxTransfers: maxTransfers, maxPerHost: maxPerClient)
     }
 
-    func admit(_ client: Client, as kind: AdmissionKind) -> TransferTable<Client, Client.Host>.Admission {
-        table.admit(client, host: client.host, beside: kind != .new)
+    func admit(_ client: Client, as kind: AdmissionKind, thread: Int) -> TransferTable<Client, Client.Host>.Admission {
+        table.admit(client, host: client.host, beside: kind != .new, thread: thread)
     }
 
     func release(_ client: Client) {

@@ -175,7 +175,8 @@ struct SimulatedLink {
                         }
                         transmit(packet, from: from, to: ending.client)
                     }
-                case .suspended, .close, .note:
+                case .suspended, .close, .note, .handOver:
+                    // One core: nothing is ever handed to another thread.
                     break
                 }
                 perform(more)

@@ -58,15 +58,39 @@ extension EngineCore {
     ///     is not ended by one datagram). In single-port mode two transfers to one client
     ///     address and port could not be told apart, so the request is ignored there while
     ///     the acknowledged transfer runs.
+    ///
+    /// A request of a client whose transfer runs on another engine thread (the engine moved
+    /// between one thread and all while it ran, and the kernel steered this request
+    /// elsewhere) is handed to that thread (``EngineEffect/handOver(_:thread:)``), which judges
+    /// it the same way; only the thread that runs a transfer can tell a repeat from a request
+    /// that supersedes it.
     mutating func request(
         _ request: Request, from client: Address, listener: Int, now: NIODeadline, into effects: inout [Effect]
     ) {
+        self.request(request, from: client, listener: listener, handedOver: false, now: now, into: &effects)
+    }
+
+    /// A request another engine thread handed here (it reached that thread's listener
+    /// `listener`, the same address as this thread's): judged as if it had come here. It is
+    /// never handed on again: should the client's transfer have moved meanwhile, it goes
+    /// unanswered, as a lost datagram would, and the client asks again.
+    mutating func handedOver(
+        _ request: Request, from client: Address, listener: Int, now: NIODeadline, into effects: inout [Effect]
+    ) {
+        self.request(request, from: client, listener: listener, handedOver: true, now: now, into: &effects)
+    }
+
+    private mutating func request(
+        _ request: Request, from client: Address, listener: Int, handedOver: Bool, now: NIODeadline,
+        into effects: inout [Effect]
+    ) {
         if let slot = routes[client], let running = self[slot], !running.isSuspended, case .own = running.socket {
-            startDraining(Draining(slot: slot, request: request, client: client, listener: listener))
+            startDraining(
+                Draining(slot: slot, request: request, client: client, listener: listener, handedOver: handedOver))
             effects.append(.drain(slot: slot))
             return
         }
-        judge(request, from: client, listener: listener, now: now, into: &effects)
+        judge(request, from: client, listener: listener, handedOver: handedOver, now: now, into: &effects)
     }
 
     /// The driver has read what waited on the socket the last ``EngineEffect/drain(slot:)``
@@ -74,12 +98,15 @@ extension EngineCore {
     /// request that waited is judged now.
     mutating func drained(now: NIODeadline, into effects: inout [Effect]) {
         guard let waiting = finishDraining() else { return }
-        judge(waiting.request, from: waiting.client, listener: waiting.listener, now: now, into: &effects)
+        judge(
+            waiting.request, from: waiting.client, listener: waiting.listener, handedOver: waiting.handedOver, now: now,
+            into: &effects)
     }
 
     /// The request against the client port's transfer here, if any, once its socket is read.
     private mutating func judge(
-        _ request: Request, from client: Address, listener: Int, now: NIODeadline, into effects: inout [Effect]
+        _ request: Request, from client: Address, listener: Int, handedOver: Bool, now: NIODeadline,
+        into effects: inout [Effect]
     ) {
         var kind = AdmissionKind.new
         if let slot = routes[client], let running = self[slot] {
@@ -101,15 +128,20 @@ extension EngineCore {
                 kind = .beside
             }
         }
-        switch admission.admit(client, as: kind) {
+        switch admission.admit(client, as: kind, thread: thread) {
         case .admitted:
             let socket: TransferSocket? =
                 singlePort ? .listener(listener) : takeIdleSocket(listener: listener, now: now).map { .own($0) }
             openingIssued()
             effects.append(.open(TransferOpening(client: client, request: request, listener: listener, socket: socket)))
-        case .duplicate:
-            // The client's transfer runs on another thread (it asked another listen address).
-            effects.append(.note(.runningElsewhere, client: client))
+        case .duplicate(let owner):
+            if owner != thread, !handedOver {
+                effects.append(
+                    .handOver(TransferOpening(client: client, request: request, listener: listener), thread: owner))
+            } else {
+                // Handed over already, or a place this thread took whose opening is not begun.
+                effects.append(.note(.runningElsewhere, client: client))
+            }
         case .refused(let refusal):
             effects.append(.refuse(refusal, client: client, listener: listener))
         }

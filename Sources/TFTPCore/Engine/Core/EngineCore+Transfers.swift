@@ -14,7 +14,7 @@ extension EngineCore {
         let suspension = transfer.phase
         let resuming = transfer.isSuspended && source == transfer.client
         if resuming {
-            guard case .admitted = admission.admit(source, as: .resuming) else {
+            guard case .admitted = admission.admit(source, as: .resuming, thread: thread) else {
                 effects.append(.note(.noPlaceToResume, client: source))
                 return
             }

@@ -31,11 +31,16 @@ where Admission.Client == Address {
         var request: Request
         var client: Address
         var listener: Int
+        /// Another engine thread handed it here (``handedOver(_:from:listener:now:into:)``).
+        var handedOver: Bool
     }
 
     /// Every datagram, its own socket or not, comes from the listener (`--single-port`).
     let singlePort: Bool
     let admission: Admission
+    /// Which of the engine's threads this core decides for (in the admission table, the
+    /// owner of the transfers it admits).
+    let thread: Int
     /// Each listener's link MTU, when blocks are to fit it (nil: no clamp).
     let listenerMTUs: [Int?]
 
@@ -67,12 +72,14 @@ where Admission.Client == Address {
     ///   - poolCapacity: idle sockets kept per listener (0: none; always none in single-port
     ///     mode, where transfers have no sockets of their own).
     ///   - listenerMTUs: each listener's link MTU when blocks are to fit it.
+    ///   - thread: which of the engine's threads this core decides for.
     init(
         listeners: Int, singlePort: Bool, suspendedLimit: Int, poolCapacity: Int,
-        poolIdle: TimeAmount = .seconds(2), listenerMTUs: [Int?] = [], admission: Admission
+        poolIdle: TimeAmount = .seconds(2), listenerMTUs: [Int?] = [], admission: Admission, thread: Int = 0
     ) {
         self.singlePort = singlePort
         self.admission = admission
+        self.thread = thread
         self.listenerMTUs = listenerMTUs
         suspended = SuspendedQueue(limit: suspendedLimit)
         pool = SocketPool(listeners: listeners, maximumIdle: poolIdle, capacity: singlePort ? 0 : poolCapacity)

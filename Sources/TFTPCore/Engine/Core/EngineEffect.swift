@@ -7,7 +7,9 @@ enum EngineEffect<Address: TransferAddress>: Equatable, Sendable {
         case notARequest
         /// The same request again from a client whose transfer runs: given to its machine.
         case repeatedRequest
-        /// A repeat of a request whose transfer runs on another engine thread.
+        /// A request of a client whose transfer runs on another engine thread, which cannot
+        /// be handed to it: it came handed over already, or that thread has no listener on
+        /// the address it reached.
         case runningElsewhere
         /// Single-port mode: a request from a client address and port whose acknowledged
         /// transfer runs here; a second transfer could not be told apart from it.
@@ -20,6 +22,10 @@ enum EngineEffect<Address: TransferAddress>: Equatable, Sendable {
     case refuse(RequestRefusal, client: Address, listener: Int)
     /// Open the admitted request's content and socket, then call `begin`.
     indirect case open(TransferOpening<Address>)
+    /// Hand the request (its client, the listener it came on) to engine thread `thread`,
+    /// which runs the client's transfer: that core judges it
+    /// (``EngineCore/handedOver(_:from:listener:now:into:)``).
+    indirect case handOver(TransferOpening<Address>, thread: Int)
     /// Read what waits on the running transfer's socket (each datagram to
     /// `transferDatagram`), then tell the core (`drained`): it judges the request it kept.
     case drain(slot: Int)

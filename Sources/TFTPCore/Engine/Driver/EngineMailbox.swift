@@ -5,7 +5,8 @@ import NIOCore
 
 /// How other threads reach an engine thread: commands in a locked queue and an eventfd in
 /// the thread's epoll set that wakes it. The only thing on an engine thread that another
-/// thread touches, and never on the per-packet path.
+/// thread touches, and on the per-packet path only for a request handed over from another
+/// thread, which is rare (the engine moved between one thread and all while it ran).
 final class EngineMailbox: Sendable {
     enum Command: Equatable, Sendable {
         /// Graceful shutdown: running transfers may go on for `grace`, then end with an ERROR.
@@ -22,6 +23,9 @@ final class EngineMailbox: Sendable {
         /// A file arriving from the origin changed (its size is known, more bytes landed, it
         /// is complete or failed): the thread looks at what waits on such files.
         case arrived
+        /// A request that reached another thread's listener bound to `local`, from a client
+        /// whose transfer runs on this thread: judged here (``EngineCore/handedOver(_:from:listener:now:into:)``).
+        case request(Request, client: PeerAddress, local: PeerAddress)
     }
 
     /// The eventfd (non-blocking, counter mode) that makes the thread's `epoll_wait` return.

@@ -2,7 +2,8 @@ import Glibc
 import Logging
 import NIOCore
 
-/// What an engine thread does with each of its core's effects: send, open, drain, refuse,
+/// What an engine thread does with each of its core's effects: send, open, hand a request to
+/// another thread, drain, refuse,
 /// let a transfer fall silent, end it, close an idle socket, write a debug line. Nothing is
 /// decided here.
 extension EngineThread {
@@ -28,6 +29,9 @@ extension EngineThread {
             _ = sendControl(packet, to: stranger, on: transfer.descriptor)
         case .open(let opening):
             open(opening, now: now)
+        case .handOver(let opening, let thread):
+            core.admission.handOver(
+                opening.request, client: opening.client, local: listeners[opening.listener].local, to: thread)
         case .drain(let slot):
             drain(slot, now: now)
             react(now: now) { $0.drained(now: now, into: &$1) }
@@ -50,7 +54,7 @@ extension EngineThread {
         switch note {
         case .notARequest: "ignored datagram"
         case .repeatedRequest: "repeated request"
-        case .runningElsewhere: "repeated request of a transfer on another thread"
+        case .runningElsewhere: "request of a transfer on another thread dropped"
         case .acknowledgedTransferRuns:
             "request ignored: single-port mode, and this client address and port has an acknowledged transfer"
         case .noPlaceToResume: "late datagram of a suspended transfer dropped: no place to resume it"

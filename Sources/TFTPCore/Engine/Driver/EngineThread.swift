@@ -124,7 +124,7 @@ final class EngineThread: @unchecked Sendable {
         core = Core(
             listeners: listeners.count, singlePort: settings.singlePort, suspendedLimit: settings.suspendedLimit,
             poolCapacity: settings.portRange == nil ? settings.socketPoolCapacity : 0,
-            listenerMTUs: listeners.map(\.mtu), admission: registry)
+            listenerMTUs: listeners.map(\.mtu), admission: registry, thread: index)
         // The batch's slots, and one more for transfer sockets (read while a batch is handled).
         receiveBuffer = .allocate(byteCount: Self.receiveSlotBytes * (Self.receiveBatch + 1), alignment: 16)
         receivedLengths = .allocate(capacity: Self.receiveBatch)
@@ -258,6 +258,12 @@ final class EngineThread: @unchecked Sendable {
                 readCompleted(transfer, failure: failure, now: now)
             case .arrived:
                 arrivalsChanged(now: now)
+            case .request(let request, let client, let local):
+                guard let listener = listeners.firstIndex(where: { $0.local == local }) else {
+                    perform(.note(.runningElsewhere, client: client), now: now)
+                    continue
+                }
+                react(now: now) { $0.handedOver(request, from: client, listener: listener, now: now, into: &$1) }
             }
         }
     }

@@ -19,11 +19,17 @@ final class TransferRegistry: Sendable {
         self.mailboxes = mailboxes
     }
 
-    /// A request from `client`: admitted (counted as started), a repeat, or refused. A
-    /// suspended transfer that resumes takes its slot again the same way (not counted as
-    /// another start).
-    func admit(_ client: PeerAddress, as kind: AdmissionKind) -> TransferTable<PeerAddress, PeerAddress>.Admission {
-        let admission = table.withLockedValue { $0.admit(client, host: client.host, beside: kind != .new) }
+    /// A request from `client` on engine thread `thread`: admitted (counted as started), one
+    /// for the thread that runs the client's transfer, or refused. A suspended transfer that
+    /// resumes takes its slot again the same way (not counted as another start).
+    func admit(_ client: PeerAddress, as kind: AdmissionKind, thread: Int)
+        -> TransferTable<
+            PeerAddress, PeerAddress
+        >.Admission
+    {
+        let admission = table.withLockedValue {
+            $0.admit(client, host: client.host, beside: kind != .new, thread: thread)
+        }
         if case .admitted = admission {
             if kind == .resuming { metrics.tftp.transferResumed() } else { metrics.tftp.transferStarted() }
         }
@@ -36,6 +42,13 @@ final class TransferRegistry: Sendable {
         let idle = table.withLockedValue { $0.release(client, host: client.host) }
         metrics.tftp.transferEnded()
         if idle { stopAll() }
+    }
+
+    /// Hands `request` of `client`, received on the listener bound to `local`, to engine
+    /// thread `thread`, which runs the client's transfer (``TransferTable/Admission/duplicate(thread:)``).
+    func handOver(_ request: Request, client: PeerAddress, local: PeerAddress, to thread: Int) {
+        guard thread >= 0, thread < mailboxes.count else { return }
+        mailboxes[thread].post(.request(request, client: client, local: local))
     }
 
     /// Transfers running now, on every thread.

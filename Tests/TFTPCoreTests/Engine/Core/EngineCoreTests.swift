@@ -388,6 +388,70 @@ import Testing
         #expect(later.refusals.isEmpty)
     }
 
+    // MARK: - Two threads
+
+    /// Two engine threads of one server: the same admission, a core each.
+    private func twoThreads() -> (CoreHarness, CoreHarness) {
+        let first = CoreHarness(thread: 0)
+        return (first, CoreHarness(sharing: first.admission, thread: 1))
+    }
+
+    /// A request that reaches a thread other than the one running its client's transfer (the
+    /// engine moved between one thread and all meanwhile) goes to that thread, whole.
+    @Test func aRequestOfATransferOnAnotherThreadIsHandedToIt() throws {
+        var (first, second) = twoThreads()
+        _ = try started(&first)
+        let request = Request(filename: Array("other".utf8), mode: .octet)
+        let effects = second.listener(.readRequest(request), from: Self.client)
+        #expect(effects == [.handOver(TransferOpening(client: Self.client, request: request, listener: 0), thread: 0)])
+        #expect(second.core.count == 0)
+        #expect(first.admission.running == 1)
+    }
+
+    /// There another request before any ACK supersedes the transfer, as it would have on
+    /// that thread's own listener: the client is answered at once.
+    @Test func aHandedOverRequestSupersedesAnUnacknowledgedTransfer() throws {
+        var (first, second) = twoThreads()
+        let old = try started(&first, name: "big")
+        let request = Request(filename: Array("small".utf8), mode: .octet)
+        let handed = try #require(second.listener(.readRequest(request), from: Self.client).handOvers.first)
+        #expect(handed.thread == 0)
+        let effects = first.handedOver(handed.request, from: Self.client)
+        #expect(effects.endings.map(\.outcome) == [.superseded])
+        #expect(effects.openings.map(\.request) == [request])
+        #expect(effects.windows == [1])
+        #expect(first.socket(of: Self.client) != old)
+        #expect(first.admission.running == 1)
+    }
+
+    /// The same request handed over is a repeat there: the first packet goes again. After an
+    /// ACK, another request runs beside the acknowledged transfer on that thread.
+    @Test func aHandedOverRepeatOrBesideRequestIsJudgedByTheOwner() throws {
+        var (first, second) = twoThreads()
+        let socket = try started(&first)
+        first.advance(.milliseconds(100))
+        let repeated = try #require(second.listener(Self.rrq(), from: Self.client).handOvers.first)
+        #expect(first.handedOver(repeated.request, from: Self.client).windows == [1])
+        #expect(first.core.count == 1)
+        first.transfer(.ack(block: 1), to: socket, from: Self.client)
+        let beside = try #require(second.listener(Self.rrq("other"), from: Self.client).handOvers.first)
+        let effects = first.handedOver(beside.request, from: Self.client)
+        #expect(effects.openings.map(\.request.filename) == [Array("other".utf8)])
+        #expect(first.core.count == 2)
+        #expect(first.admission.running == 2)
+    }
+
+    /// A handed-over request is never handed on: should the client's transfer be elsewhere
+    /// by then, it goes unanswered like a lost datagram, and the client asks again.
+    @Test func aHandedOverRequestIsNeverHandedOn() throws {
+        var (first, second) = twoThreads()
+        _ = try started(&second)
+        let effects = first.handedOver(Request(filename: Array("file".utf8), mode: .octet), from: Self.client)
+        #expect(effects == [.note(.runningElsewhere, client: Self.client)])
+        #expect(first.core.count == 0)
+        #expect(second.admission.running == 1)
+    }
+
     // MARK: - Single-port mode
 
     /// Every transfer answers from the listener; a client's datagrams reach its transfer by

@@ -6,7 +6,7 @@ import Testing
     @Test func repeatedRequestFromTheSameClientIsADuplicate() {
         var table = TransferTable<String, String>(maxTransfers: 10)
         #expect(table.admit("a:1", host: "a") == .admitted)
-        #expect(table.admit("a:1", host: "a") == .duplicate)
+        #expect(table.admit("a:1", host: "a") == .duplicate(thread: 0))
         #expect(table.admit("a:2", host: "a") == .admitted)
         _ = table.release("a:1", host: "a")
         #expect(table.admit("a:1", host: "a") == .admitted)
@@ -21,10 +21,24 @@ import Testing
         #expect(table.admit("a:1", host: "a", beside: true) == .refused(.perClientLimit))
         #expect(table.count == 2)
         _ = table.release("a:1", host: "a")
-        #expect(table.admit("a:1", host: "a") == .duplicate)
+        #expect(table.admit("a:1", host: "a") == .duplicate(thread: 0))
         _ = table.release("a:1", host: "a")
         #expect(table.count == 0)
         #expect(table.admit("a:1", host: "a") == .admitted)
+    }
+
+    /// A client's request on another thread is that of the thread that runs its transfer:
+    /// the one that admitted the first, while any of the client's transfers runs.
+    @Test func aDuplicateNamesTheThreadThatRunsTheClientsTransfer() {
+        var table = TransferTable<String, String>(maxTransfers: 10)
+        #expect(table.admit("a:1", host: "a", thread: 1) == .admitted)
+        #expect(table.admit("a:1", host: "a", thread: 0) == .duplicate(thread: 1))
+        #expect(table.admit("a:1", host: "a", beside: true, thread: 1) == .admitted)
+        _ = table.release("a:1", host: "a")
+        #expect(table.admit("a:1", host: "a", thread: 0) == .duplicate(thread: 1))
+        _ = table.release("a:1", host: "a")
+        #expect(table.admit("a:1", host: "a", thread: 0) == .admitted)
+        #expect(table.admit("a:1", host: "a", thread: 1) == .duplicate(thread: 0))
     }
 
     @Test func limitIsEnforcedAndFreed() {
