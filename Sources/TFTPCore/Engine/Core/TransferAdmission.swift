@@ -1,6 +1,6 @@
 /// Admission as an ``EngineCore`` sees it: a request from a client is admitted, one for the
-/// engine thread that runs the client's transfer, or refused; a transfer that ends or falls silent gives its place
-/// back. The server's is ``TransferRegistry`` (one ``TransferTable`` behind a lock, shared by
+/// engine thread that runs the client's transfer, or refused; a transfer that ends or falls
+/// silent gives its place back. The server's is ``TransferRegistry`` (one ``TransferTable`` behind a lock, shared by
 /// the engine threads, because the limits are per server and per client address); tests use
 /// a plain table.
 protocol TransferAdmission<Client>: AnyObject {

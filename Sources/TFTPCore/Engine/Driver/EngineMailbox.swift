@@ -24,7 +24,8 @@ final class EngineMailbox: Sendable {
         /// is complete or failed): the thread looks at what waits on such files.
         case arrived
         /// A request that reached another thread's listener bound to `local`, from a client
-        /// whose transfer runs on this thread: judged here (``EngineCore/handedOver(_:from:listener:now:into:)``).
+        /// whose transfer runs on this thread: judged here
+        /// (``EngineCore/handedOver(_:from:listener:now:into:)``).
         case request(Request, client: PeerAddress, local: PeerAddress)
     }
 

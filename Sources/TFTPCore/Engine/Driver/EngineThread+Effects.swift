@@ -3,9 +3,8 @@ import Logging
 import NIOCore
 
 /// What an engine thread does with each of its core's effects: send, open, hand a request to
-/// another thread, drain, refuse,
-/// let a transfer fall silent, end it, close an idle socket, write a debug line. Nothing is
-/// decided here.
+/// another thread, drain, refuse, let a transfer fall silent, end it, close an idle socket,
+/// write a debug line. Nothing is decided here.
 extension EngineThread {
     /// Performs one effect; nothing is decided here.
     func perform(_ effect: Effect, now: NIODeadline) {

@@ -9,6 +9,8 @@ import NIOCore
 /// NIO's pthread-based lock rather than `Synchronization.Mutex`, whose futex
 /// ThreadSanitizer does not see as synchronization.
 final class TransferRegistry: Sendable {
+    typealias Admission = TransferTable<PeerAddress, PeerAddress>.Admission
+
     private let table: NIOLockedValueBox<TransferTable<PeerAddress, PeerAddress>>
     private let metrics: ServerMetrics
     private let mailboxes: [EngineMailbox]
@@ -22,11 +24,7 @@ final class TransferRegistry: Sendable {
     /// A request from `client` on engine thread `thread`: admitted (counted as started), one
     /// for the thread that runs the client's transfer, or refused. A suspended transfer that
     /// resumes takes its slot again the same way (not counted as another start).
-    func admit(_ client: PeerAddress, as kind: AdmissionKind, thread: Int)
-        -> TransferTable<
-            PeerAddress, PeerAddress
-        >.Admission
-    {
+    func admit(_ client: PeerAddress, as kind: AdmissionKind, thread: Int) -> Admission {
         let admission = table.withLockedValue {
             $0.admit(client, host: client.host, beside: kind != .new, thread: thread)
         }
@@ -45,7 +43,8 @@ final class TransferRegistry: Sendable {
     }
 
     /// Hands `request` of `client`, received on the listener bound to `local`, to engine
-    /// thread `thread`, which runs the client's transfer (``TransferTable/Admission/duplicate(thread:)``).
+    /// thread `thread`, which runs the client's transfer
+    /// (``TransferTable/Admission/duplicate(thread:)``).
     func handOver(_ request: Request, client: PeerAddress, local: PeerAddress, to thread: Int) {
         guard thread >= 0, thread < mailboxes.count else { return }
         mailboxes[thread].post(.request(request, client: client, local: local))
