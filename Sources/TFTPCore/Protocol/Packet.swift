@@ -104,4 +104,10 @@ public struct TransferOption: Equatable, Sendable {
 
     /// The case-folded name used for comparison (RFC 2347: names are case-insensitive).
     public var key: String { name.lowercased() }
+
+    /// Options as `name=value` pairs joined by `separator`, for people: a log line's field
+    /// (`,`: a field's value has no spaces) or the status page (` `).
+    static func text(_ options: [TransferOption], separator: String) -> String {
+        options.map { "\($0.name)=\($0.value)" }.joined(separator: separator)
+    }
 }

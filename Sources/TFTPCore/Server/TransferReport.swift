@@ -92,9 +92,9 @@ struct TransferReport: LogLine {
     /// The duration in milliseconds, in Swift's shortest form of a `Double`.
     var durationText: String { "\(Double(duration.nanoseconds) / 1_000_000)" }
 
-    /// Options as `name=value` pairs joined by commas.
+    /// Options as a log field's value: `name=value` pairs joined by commas.
     static func text(of options: [TransferOption]) -> String {
-        options.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
+        TransferOption.text(options, separator: ",")
     }
 
     /// The outcome's name (``ServerTransfer/Outcome/label``).

@@ -100,8 +100,9 @@ public final class TransferBoard: Sendable {
         }
     }
 
+    /// Options as the status page shows them: `name=value` pairs joined by spaces.
     static func text(_ options: [TransferOption]) -> String {
-        options.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+        TransferOption.text(options, separator: " ")
     }
 
     private static func append<Entry>(_ entry: Entry, to ring: inout [Entry], next: inout Int, limit: Int) {
